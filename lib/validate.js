@@ -1,0 +1,44 @@
+'use strict';
+// Argument checks with uniform messages: "<name> must be <rule>, got <value>".
+const { ValidationError } = require('./errors');
+
+function show(v) {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'an object';
+  return String(v);
+}
+
+function fail(name, rule, value, code = 'ERANGE') {
+  throw new ValidationError(`${name} must be ${rule}, got ${show(value)}`, code, { argument: name });
+}
+
+function integer(name, value, min, max) {
+  if (typeof value !== 'number' || !Number.isInteger(value)) fail(name, `an integer ${min}..${max}`, value, 'EINVAL');
+  if (value < min || value > max) fail(name, `${min}..${max}`, value);
+  return value;
+}
+
+function number(name, value, min, max) {
+  if (typeof value !== 'number' || !Number.isFinite(value)) fail(name, `a number ${min}..${max}`, value, 'EINVAL');
+  if (value < min || value > max) fail(name, `${min}..${max}`, value);
+  return value;
+}
+
+function oneOf(name, value, allowed) {
+  if (!allowed.includes(value)) fail(name, `one of ${allowed.map(show).join(', ')}`, value, 'EINVAL');
+  return value;
+}
+
+function optional(value, check) {
+  return value === undefined || value === null ? undefined : check(value);
+}
+
+function plainObject(name, value) {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(name, 'an object', value, 'EINVAL');
+  return value;
+}
+
+module.exports = { integer, number, oneOf, optional, plainObject, fail };

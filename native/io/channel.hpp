@@ -1,0 +1,117 @@
+// Channel: one Link plus a FIFO of transactions with exactly one request on the wire.
+// Owns the deadlines, the inter-frame gap, the stale-input flush and reconnection
+// with capped exponential backoff. Every method runs on the engine thread.
+#pragma once
+#include <asio.hpp>
+#include <array>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <random>
+
+#include "common/bytes.hpp"
+#include "common/error.hpp"
+#include "io/link.hpp"
+
+namespace fl::io {
+
+using Clock = std::chrono::steady_clock;
+
+enum class FrameStatus { NeedMore, Complete, Invalid };
+
+struct FrameVerdict {
+  FrameStatus status = FrameStatus::NeedMore;
+  Error error;  // with Invalid: why (reported if nothing better arrives before the settle time)
+};
+
+struct Transaction {
+  Bytes request;
+  bool expectReply = true;
+  std::chrono::milliseconds timeout{500};
+  // Called with every byte received since the request went out.
+  std::function<FrameVerdict(const uint8_t*, size_t)> framer;
+  // The error to report when the deadline passes with these bytes received.
+  std::function<Error(const uint8_t*, size_t)> onDeadline;
+  // Completion: error (empty on success) and the bytes received.
+  std::function<void(const Error&, const Bytes&)> done;
+};
+
+enum class LinkState { Connecting, Open, Reconnecting, Closed };
+const char* linkStateName(LinkState s);
+
+struct ChannelOptions {
+  std::chrono::microseconds interFrameGap{-1};  // -1: 3.5 characters on a wire, none otherwise
+  std::chrono::milliseconds settle{20};          // quiet time before an invalid reply is final
+  std::chrono::milliseconds reconnectMin{250};
+  std::chrono::milliseconds reconnectMax{10000};
+  size_t queueLimit = 1000;
+};
+
+struct ChannelStats {
+  uint64_t requests = 0, replies = 0, timeouts = 0, protocolErrors = 0, linkErrors = 0;
+  uint64_t reconnects = 0, bytesSent = 0, bytesReceived = 0, staleBytesDiscarded = 0;
+  uint64_t rejectedNotConnected = 0, rejectedQueueFull = 0;
+  size_t queueDepth = 0;
+  std::string lastRequestHex, lastReplyHex, lastErrorCode;
+  std::vector<double> latencyMs;  // recent round trips, oldest first
+  LinkState state = LinkState::Connecting;
+};
+
+class Channel : public std::enable_shared_from_this<Channel> {
+ public:
+  using StateHandler = std::function<void(LinkState, const Error&, std::chrono::milliseconds retryIn)>;
+
+  Channel(asio::io_context& io, std::unique_ptr<Link> link, ChannelOptions opts, StateHandler onState);
+  ~Channel();
+
+  // First open: reports failure to `done` and does not retry. Later losses reconnect.
+  void open(std::function<void(const Error&)> done);
+  void submit(Transaction tx);
+  void close(std::function<void()> done);
+  ChannelStats stats() const;
+  LinkState state() const { return state_; }
+  Link& link() { return *link_; }
+
+ private:
+  void setState(LinkState s, const Error& e = {}, std::chrono::milliseconds retryIn = std::chrono::milliseconds(0));
+  void startReading();
+  void onBytes(const uint8_t* data, size_t n);
+  void pump();
+  void startTransaction();
+  void finish(const Error& e);
+  void linkLost(const Error& e);
+  void scheduleReconnect(const Error& why);
+  void failQueue(const Error& e);
+  std::chrono::microseconds gap() const;
+
+  asio::io_context& io_;
+  std::unique_ptr<Link> link_;
+  ChannelOptions opts_;
+  StateHandler onState_;
+  LinkState state_ = LinkState::Connecting;
+  unsigned epoch_ = 0;  // bumped on every open/close: stale handlers check it
+
+  std::deque<Transaction> queue_;
+  bool busy_ = false;
+  bool awaitingReply_ = false;
+  Transaction cur_;
+  Bytes rx_;
+  Clock::time_point sentAt_{};
+  Clock::time_point lastActivity_{};
+  Error invalidError_;
+  uint64_t txSeq_ = 0;
+
+  asio::steady_timer gapTimer_, deadline_, settleTimer_, reconnectTimer_;
+  std::array<uint8_t, 1024> readBuf_{};
+  bool reading_ = false;
+
+  unsigned reconnectAttempt_ = 0;
+  Clock::time_point nextRetryAt_{};
+  std::mt19937 rng_{std::random_device{}()};
+
+  ChannelStats stats_;
+  std::deque<double> latency_;
+};
+
+}  // namespace fl::io

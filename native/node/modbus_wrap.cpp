@@ -1,0 +1,261 @@
+// JS class NativeModbusBus: wraps session::ModbusBus. Argument checking here is only
+// about types; ranges are validated in lib/ and again in core before encoding.
+#include <napi.h>
+
+#include <memory>
+
+#include "io/engine.hpp"
+#include "io/serial_link.hpp"
+#include "io/tcp_link.hpp"
+#include "node/bridge.hpp"
+#include "session/modbus_bus.hpp"
+
+namespace fl::node {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// Lives on the JS thread, owned by the wrap; engine callbacks reach it through a weak_ptr.
+struct JsSide {
+  Napi::FunctionReference onState;
+};
+
+Napi::Object statsToJs(Napi::Env env, const io::ChannelStats& s, const std::map<uint8_t, session::UnitHealth>& units) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("state", io::linkStateName(s.state));
+  o.Set("requests", static_cast<double>(s.requests));
+  o.Set("replies", static_cast<double>(s.replies));
+  o.Set("timeouts", static_cast<double>(s.timeouts));
+  o.Set("protocolErrors", static_cast<double>(s.protocolErrors));
+  o.Set("linkErrors", static_cast<double>(s.linkErrors));
+  o.Set("reconnects", static_cast<double>(s.reconnects));
+  o.Set("bytesSent", static_cast<double>(s.bytesSent));
+  o.Set("bytesReceived", static_cast<double>(s.bytesReceived));
+  o.Set("staleBytesDiscarded", static_cast<double>(s.staleBytesDiscarded));
+  o.Set("rejectedNotConnected", static_cast<double>(s.rejectedNotConnected));
+  o.Set("rejectedQueueFull", static_cast<double>(s.rejectedQueueFull));
+  o.Set("queueDepth", static_cast<double>(s.queueDepth));
+  o.Set("lastRequestHex", s.lastRequestHex);
+  o.Set("lastReplyHex", s.lastReplyHex);
+  o.Set("lastErrorCode", s.lastErrorCode);
+  Napi::Array lat = Napi::Array::New(env, s.latencyMs.size());
+  for (size_t i = 0; i < s.latencyMs.size(); ++i) lat.Set(static_cast<uint32_t>(i), s.latencyMs[i]);
+  o.Set("latencyMs", lat);
+  Napi::Object u = Napi::Object::New(env);
+  for (const auto& [unit, h] : units) {
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("requests", static_cast<double>(h.requests));
+    x.Set("replies", static_cast<double>(h.replies));
+    x.Set("timeouts", static_cast<double>(h.timeouts));
+    x.Set("errors", static_cast<double>(h.errors));
+    x.Set("exceptions", static_cast<double>(h.exceptions));
+    x.Set("skipped", static_cast<double>(h.skipped));
+    x.Set("consecutiveTimeouts", h.consecutiveTimeouts);
+    x.Set("offline", h.offline);
+    u.Set(std::to_string(unit), x);
+  }
+  o.Set("units", u);
+  return o;
+}
+
+class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "NativeModbusBus",
+                       {InstanceMethod("open", &ModbusBusWrap::open), InstanceMethod("read", &ModbusBusWrap::read),
+                        InstanceMethod("writeSingle", &ModbusBusWrap::writeSingle),
+                        InstanceMethod("writeMultiple", &ModbusBusWrap::writeMultiple),
+                        InstanceMethod("stats", &ModbusBusWrap::stats), InstanceMethod("close", &ModbusBusWrap::close)});
+  }
+
+  // new NativeModbusBus(options, onState(state, error|null, retryInMs))
+  explicit ModbusBusWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModbusBusWrap>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
+    Napi::Object o = info[0].As<Napi::Object>();
+    js_ = std::make_shared<JsSide>();
+    if (info[1].IsFunction()) js_->onState = Napi::Persistent(info[1].As<Napi::Function>());
+
+    asio::io_context& io = io::Engine::instance().context();
+    std::unique_ptr<io::Link> link;
+    const std::string kind = stringOption(o, "kind", "serial");
+    if (kind == "tcp") {
+      link = std::make_unique<io::TcpLink>(io, stringOption(o, "host", "127.0.0.1"),
+                                           static_cast<uint16_t>(numberOption(o, "port", 502)),
+                                           milliseconds(static_cast<long>(numberOption(o, "connectTimeout", 3000))));
+    } else {
+      io::SerialSettings s;
+      s.path = stringOption(o, "path", "");
+      s.baudRate = static_cast<int>(numberOption(o, "baudRate", 9600));
+      s.dataBits = static_cast<int>(numberOption(o, "dataBits", 8));
+      s.stopBits = static_cast<int>(numberOption(o, "stopBits", 1));
+      const std::string parity = stringOption(o, "parity", "none");
+      s.parity = parity == "even" ? 'E' : parity == "odd" ? 'O' : parity == "none" ? 'N' : '?';
+      const std::string driver = stringOption(o, "serialDriver", "auto");
+      s.driver = driver == "libserialport" ? io::SerialSettings::Driver::LibSerialPort
+                 : driver == "termios"     ? io::SerialSettings::Driver::Termios
+                                           : io::SerialSettings::Driver::Auto;
+      if (Error e = io::validateSerialSettings(s)) {
+        throw Napi::Error(env, addonOf(env).makeError(env, e));
+      }
+      link = std::make_unique<io::SerialLink>(io, std::move(s));
+    }
+    io::ChannelOptions co;
+    const double gapMs = numberOption(o, "interFrameDelay", -1);
+    co.interFrameGap = std::chrono::microseconds(gapMs < 0 ? -1 : static_cast<long>(gapMs * 1000));
+    co.settle = milliseconds(static_cast<long>(numberOption(o, "settleTime", 20)));
+    co.reconnectMin = milliseconds(static_cast<long>(numberOption(o, "reconnectMinDelay", 250)));
+    co.reconnectMax = milliseconds(static_cast<long>(numberOption(o, "reconnectMaxDelay", 10000)));
+    co.queueLimit = static_cast<size_t>(numberOption(o, "queueLimit", 1000));
+    session::ModbusOptions mo;
+    mo.timeout = milliseconds(static_cast<long>(numberOption(o, "timeout", 500)));
+    mo.retries = static_cast<unsigned>(numberOption(o, "retries", 0));
+    mo.offlineAfter = static_cast<unsigned>(numberOption(o, "offlineAfter", 3));
+    mo.offlineProbe = milliseconds(static_cast<long>(numberOption(o, "offlineProbeInterval", 5000)));
+    mo.broadcastTurnaround = milliseconds(static_cast<long>(numberOption(o, "broadcastDelay", 100)));
+
+    Addon* addon = &addonOf(env);
+    std::weak_ptr<JsSide> weak = js_;
+    auto onState = [addon, weak](io::LinkState s, const Error& e, milliseconds retryIn) {
+      addon->post([weak, s, e, retryIn](Napi::Env env) {
+        auto js = weak.lock();
+        if (!js || js->onState.IsEmpty()) return;
+        Napi::Value err = e ? addonOf(env).makeError(env, e) : env.Null();
+        js->onState.Call({Napi::String::New(env, io::linkStateName(s)), err,
+                          Napi::Number::New(env, static_cast<double>(retryIn.count()))});
+      });
+    };
+    channel_ = std::make_shared<io::Channel>(io, std::move(link), co, onState);
+    bus_ = std::make_shared<session::ModbusBus>(channel_, mo);
+  }
+
+  ~ModbusBusWrap() override {
+    // Garbage-collected without close(): release the port on the engine thread.
+    auto ch = channel_;
+    asio::post(io::Engine::instance().context(), [ch] { ch->close(nullptr); });
+  }
+
+ private:
+  Napi::Value open(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto p = std::make_shared<PendingPromise>(env);
+    Addon* addon = &addonOf(env);
+    auto ch = channel_;
+    asio::post(io::Engine::instance().context(), [ch, p, addon] {
+      ch->open([p, addon](const Error& e) {
+        addon->post([p, e](Napi::Env env) {
+          if (e) p->reject(env, e);
+          else p->resolve(env, env.Undefined());
+        });
+      });
+    });
+    return p->deferred.Promise();
+  }
+
+  static uint32_t u32(const Napi::CallbackInfo& info, size_t i, const char* name) {
+    if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+    double d = info[i].As<Napi::Number>().DoubleValue();
+    if (d < 0 || d > 65535 || d != static_cast<double>(static_cast<uint32_t>(d)))
+      throw Napi::RangeError::New(info.Env(), std::string(name) + " must be an integer 0..65535");
+    return static_cast<uint32_t>(d);
+  }
+
+  Napi::Value submit(Napi::Env env, modbus::Request req) {
+    auto p = std::make_shared<PendingPromise>(env);
+    Addon* addon = &addonOf(env);
+    auto bus = bus_;
+    const bool isRead = req.function == modbus::kReadHoldingRegisters || req.function == modbus::kReadInputRegisters;
+    asio::post(io::Engine::instance().context(), [bus, p, addon, req = std::move(req), isRead]() mutable {
+      bus->execute(std::move(req), [p, addon, isRead](const Error& e, const modbus::Response& r) {
+        std::vector<uint16_t> regs = isRead && !e ? r.registers : std::vector<uint16_t>{};
+        addon->post([p, e, regs = std::move(regs), isRead](Napi::Env env) {
+          if (e) {
+            p->reject(env, e);
+            return;
+          }
+          if (!isRead) {
+            p->resolve(env, env.Undefined());
+            return;
+          }
+          Napi::Array a = Napi::Array::New(env, regs.size());
+          for (size_t i = 0; i < regs.size(); ++i) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, regs[i]));
+          p->resolve(env, a);
+        });
+      });
+    });
+    return p->deferred.Promise();
+  }
+
+  // read(unit, functionCode, address, count)
+  Napi::Value read(const Napi::CallbackInfo& info) {
+    return submit(info.Env(), modbus::Request::read(static_cast<uint8_t>(std::min(u32(info, 0, "unit"), 255u)),
+                                                     static_cast<uint8_t>(std::min(u32(info, 1, "functionCode"), 255u)),
+                                                     static_cast<uint16_t>(u32(info, 2, "address")),
+                                                     static_cast<uint16_t>(u32(info, 3, "count"))));
+  }
+
+  // writeSingle(unit, address, value)
+  Napi::Value writeSingle(const Napi::CallbackInfo& info) {
+    return submit(info.Env(), modbus::Request::writeSingle(static_cast<uint8_t>(std::min(u32(info, 0, "unit"), 255u)),
+                                                            static_cast<uint16_t>(u32(info, 1, "address")),
+                                                            static_cast<uint16_t>(u32(info, 2, "value"))));
+  }
+
+  // writeMultiple(unit, address, values[])
+  Napi::Value writeMultiple(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[2].IsArray()) throw Napi::TypeError::New(env, "values must be an array of numbers");
+    Napi::Array arr = info[2].As<Napi::Array>();
+    std::vector<uint16_t> values;
+    values.reserve(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Value v = arr.Get(i);
+      if (!v.IsNumber()) throw Napi::TypeError::New(env, "values[" + std::to_string(i) + "] must be a number");
+      double d = v.As<Napi::Number>().DoubleValue();
+      if (d < 0 || d > 65535 || d != static_cast<double>(static_cast<uint32_t>(d)))
+        throw Napi::RangeError::New(env, "values[" + std::to_string(i) + "] must be an integer 0..65535");
+      values.push_back(static_cast<uint16_t>(d));
+    }
+    return submit(env, modbus::Request::writeMultiple(static_cast<uint8_t>(std::min(u32(info, 0, "unit"), 255u)),
+                                                       static_cast<uint16_t>(u32(info, 1, "address")), std::move(values)));
+  }
+
+  Napi::Value stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto p = std::make_shared<PendingPromise>(env);
+    Addon* addon = &addonOf(env);
+    auto bus = bus_;
+    asio::post(io::Engine::instance().context(), [bus, p, addon] {
+      io::ChannelStats s = bus->channel().stats();
+      auto units = bus->units();
+      addon->post([p, s = std::move(s), units = std::move(units)](Napi::Env env) { p->resolve(env, statsToJs(env, s, units)); });
+    });
+    return p->deferred.Promise();
+  }
+
+  Napi::Value close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto p = std::make_shared<PendingPromise>(env);
+    Addon* addon = &addonOf(env);
+    auto ch = channel_;
+    asio::post(io::Engine::instance().context(), [ch, p, addon] {
+      ch->close([p, addon] { addon->post([p](Napi::Env env) { p->resolve(env, env.Undefined()); }); });
+    });
+    return p->deferred.Promise();
+  }
+
+  std::shared_ptr<JsSide> js_;
+  std::shared_ptr<io::Channel> channel_;
+  std::shared_ptr<session::ModbusBus> bus_;
+};
+
+}  // namespace
+
+void initModbus(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = ModbusBusWrap::define(env);
+  addonOf(env).modbusBusCtor = Napi::Persistent(ctor);
+  exports.Set("NativeModbusBus", ctor);
+}
+
+}  // namespace fl::node
