@@ -63,8 +63,9 @@ const builtIn = {
     functionCode: 3,
     temperature: { register: 0x0001, scale: 10, signed: true },
     humidity: { register: 0x0000, scale: 10, signed: false },
+    // protocols.md §3.6 lists 0x0101 both as "address (read)" and as the baud code; we take
+    // 0x0100 as the address (read and write) and 0x0101 as the baud code [S].
     addressRegister: 0x0100,
-    addressReadRegister: 0x0101,
     baudRegister: 0x0101,
     baudConvention: 'code',
     baudCodes: { 0: 2400, 1: 4800, 2: 9600 },

@@ -1,6 +1,7 @@
 // JS class NativePty: the device end of a pseudo-terminal, for the simulators.
 // new NativePty(linkPath|'', onData(buffer)); .path, .link, .write(buffer), .close()
 #include <napi.h>
+#include <unistd.h>
 
 #include "io/engine.hpp"
 #include "io/pty.hpp"
@@ -55,6 +56,8 @@ class PtyWrap : public Napi::ObjectWrap<PtyWrap> {
  private:
   void shutdown(Napi::Env env) {
     if (!pty_) return;
+    // Remove the symlink now, not on the engine thread: the process may be exiting.
+    if (!link_.empty()) ::unlink(link_.c_str());
     auto pty = std::move(pty_);
     asio::post(io::Engine::instance().context(), [pty] { pty->close(); });
     if (holding_) {
