@@ -3,13 +3,14 @@
 const errors = require('./errors');
 const { ModbusBus } = require('./modbus/bus');
 const { ModbusSensor } = require('./modbus/sensor');
-const { profiles } = require('./modbus/profiles');
+const { profiles, resolveProfile } = require('./modbus/profiles');
 const { listPorts } = require('./ports');
 
 module.exports = {
   ModbusBus,
   ModbusSensor,
   modbusProfiles: profiles,
+  resolveModbusProfile: resolveProfile,
   listPorts,
   errors,
   FieldlinkError: errors.FieldlinkError,

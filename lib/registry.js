@@ -16,7 +16,8 @@ function keyFor(target) {
   }
 }
 
-const SETTINGS = ['baudRate', 'parity', 'dataBits', 'stopBits'];
+// Settings that belong to the link: a second user cannot have its own.
+const SETTINGS = ['baudRate', 'parity', 'dataBits', 'stopBits', 'timeout', 'retries', 'interFrameDelay'];
 
 /**
  * Takes a share of the bus on `target`. Returns { bus: Promise<ModbusBus>, release(), conflict }.
@@ -27,7 +28,8 @@ function acquireModbusBus(target, options = {}) {
   let e = entries.get(key);
   let conflict = null;
   if (!e) {
-    e = { users: 0, options, bus: ModbusBus.open(target, options) };
+    const abort = new AbortController();
+    e = { users: 0, options, abort, bus: ModbusBus.open(target, { ...options, signal: abort.signal }) };
     e.bus.catch(() => entries.get(key) === e && entries.delete(key));
     entries.set(key, e);
   } else {
@@ -42,6 +44,7 @@ function acquireModbusBus(target, options = {}) {
     e.users -= 1;
     if (e.users > 0) return;
     if (entries.get(key) === e) entries.delete(key);
+    e.abort.abort(); // an open still in progress gives up at once
     try {
       const bus = await e.bus;
       await bus.close();

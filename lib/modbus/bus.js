@@ -95,8 +95,22 @@ class ModbusBus extends EventEmitter {
   static async open(target, options) {
     const t = parseTarget(target);
     const opts = checkOptions(options);
+    const signal = options && options.signal;
+    if (signal !== undefined && !(signal && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
+      v.fail('signal', 'an AbortSignal', signal, 'EINVAL');
+    }
     const bus = new ModbusBus(t, opts);
-    await bus._native.open();
+    // An abort while opening (e.g. a slow TCP connect) closes the link; open rejects with ECLOSED.
+    const onAbort = () => bus.close();
+    if (signal) {
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
+    try {
+      await bus._native.open();
+    } finally {
+      if (signal) signal.removeEventListener('abort', onAbort);
+    }
     return bus;
   }
 

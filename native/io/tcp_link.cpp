@@ -14,10 +14,12 @@ void TcpLink::asyncOpen(OpenHandler done) {
   const unsigned attempt = ++attempt_;
   // The handler runs once: whichever of connect-complete or deadline comes first.
   auto finish = std::make_shared<OpenHandler>(std::move(done));
+  pendingOpen_ = finish;
   auto complete = [this, finish, attempt](Error e) {
     if (!*finish || attempt != attempt_) return;
     OpenHandler h = std::move(*finish);
     *finish = nullptr;
+    pendingOpen_.reset();
     timer_.cancel();
     if (e) {
       std::error_code ec;
@@ -80,6 +82,14 @@ size_t TcpLink::discardInput() {
 }
 
 void TcpLink::close() {
+  // A connect still in progress is answered now: nobody may be left waiting for it.
+  if (auto pending = std::move(pendingOpen_); pending && *pending) {
+    OpenHandler h = std::move(*pending);
+    *pending = nullptr;
+    asio::post(io_, [h = std::move(h), where = describe()] {
+      h(Error(ErrorKind::Connection, "ECLOSED", "closed while connecting to " + where));
+    });
+  }
   std::error_code ec;
   timer_.cancel();
   resolver_.cancel();

@@ -3,6 +3,7 @@
 #pragma once
 #include <asio.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "io/link.hpp"
@@ -31,6 +32,7 @@ class TcpLink : public Link {
   asio::ip::tcp::socket socket_;
   asio::steady_timer timer_;
   unsigned attempt_ = 0;
+  std::shared_ptr<OpenHandler> pendingOpen_;  // set while a connect is in progress
 };
 
 }  // namespace fl::io

@@ -445,3 +445,73 @@ describe('shared bus registry', function () {
     await served.close();
   });
 });
+
+describe('ModbusBus.open with an AbortSignal', function () {
+  // A listener that never accepts, with its backlog full: a connect to it hangs.
+  function stuckListener() {
+    const { spawn } = require('node:child_process');
+    const py = spawn('python3', ['-c', [
+      'import socket, sys, time',
+      's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
+      'port = s.getsockname()[1]',
+      'fill = [socket.create_connection(("127.0.0.1", port)) for _ in range(1)]',
+      'print(port, flush=True)',
+      'time.sleep(30)',
+    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    return new Promise((resolve, reject) => {
+      py.on('error', reject);
+      py.stdout.once('data', (d) => resolve({ port: Number(String(d).trim()), kill: () => py.kill() }));
+    });
+  }
+
+  it('an abort during a hanging TCP connect rejects the open at once with ECLOSED', async function () {
+    let l;
+    try {
+      l = await stuckListener();
+    } catch {
+      this.skip();
+    }
+    try {
+      // Fill the backlog further from here, then the next SYN is dropped.
+      const net = require('node:net');
+      const fillers = [1, 2].map(() => net.connect(l.port, '127.0.0.1').on('error', () => {}));
+      await new Promise((r) => setTimeout(r, 100));
+      const ac = new AbortController();
+      const t0 = Date.now();
+      const p = ModbusBus.open(`tcp://127.0.0.1:${l.port}`, { connectTimeout: 10000, signal: ac.signal });
+      setTimeout(() => ac.abort(), 100);
+      const e = await rejects(p, errors.ConnectionError, 'ECLOSED');
+      assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
+      assert.match(e.message, /closed while (opening|connecting)/);
+      fillers.forEach((s) => s.destroy());
+    } finally {
+      l.kill();
+    }
+  });
+
+  it('the registry gives up a pending open when its last user releases it', async function () {
+    const { acquireModbusBus, openBusCount } = require('../../lib/registry');
+    let l;
+    try {
+      l = await stuckListener();
+    } catch {
+      this.skip();
+    }
+    try {
+      const net = require('node:net');
+      const fillers = [1, 2].map(() => net.connect(l.port, '127.0.0.1').on('error', () => {}));
+      await new Promise((r) => setTimeout(r, 100));
+      const share = acquireModbusBus(`tcp://127.0.0.1:${l.port}`, { connectTimeout: 10000 });
+      share.bus.catch(() => {});
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = Date.now();
+      await share.release();
+      assert.ok(Date.now() - t0 < 500, `release took ${Date.now() - t0} ms`);
+      assert.strictEqual(openBusCount(), 0);
+      await rejects(share.bus, errors.ConnectionError, 'ECLOSED');
+      fillers.forEach((s) => s.destroy());
+    } finally {
+      l.kill();
+    }
+  });
+});

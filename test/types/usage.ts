@@ -1,0 +1,52 @@
+// Compiled by test/api/typings.test.js with `tsc --noEmit --strict`: the public typings
+// must accept the documented usage and reject misuse (the @ts-expect-error lines).
+import { ModbusBus, ModbusSensor, listPorts, errors, FieldlinkError, SensorReading, BusStats, PortInfo } from '../../lib';
+
+async function main(): Promise<void> {
+  const bus: ModbusBus = await ModbusBus.open('/dev/ttyUSB0', { baudRate: 9600, parity: 'none', timeout: 500 });
+  const tcp = await ModbusBus.open('tcp://192.168.1.50:502', { retries: 1, interFrameDelay: 'auto' });
+  const s: ModbusSensor = bus.sensor(1, { profile: 'xy-md02' });
+  const r: SensorReading = await s.read();
+  const t: number | undefined = r.temperature;
+  const when: Date = r.timestamp;
+  const cfg = await s.readConfig();
+  const addr: number | undefined = cfg.address;
+  await s.setTemperatureCorrection(-2.0);
+  await s.setHumidityCorrection(1.5);
+  const moved = await s.setAddress(5);
+  const active: boolean = moved.active;
+  await s.setBaudRate(19200);
+  const regs: number[] = await bus.readInputRegisters(1, 0x0001, 2);
+  await bus.readHoldingRegisters(1, 0x0101, 4);
+  await bus.writeRegister(1, 0x0103, 0xffec);
+  await bus.writeRegisters(1, 0x0103, [0, 0]);
+  const st: BusStats = await bus.stats();
+  const p99: number | null = st.latency.p99;
+  bus.on('state', (e) => {
+    const state: 'connecting' | 'open' | 'reconnecting' | 'closed' = e.state;
+    void state;
+  });
+  bus.sensor(2, { profile: { extends: 'xy-md02', functionCode: 3, temperature: { register: 0, scale: 10, signed: true } } });
+  const ports: PortInfo[] = await listPorts();
+  const rs485: boolean = ports[0].isRs485;
+  try {
+    await bus.readInputRegisters(1, 1, 1);
+  } catch (e) {
+    if (e instanceof errors.DeviceError) {
+      const code: number | undefined = e.exceptionCode;
+      void code;
+    }
+    if (e instanceof FieldlinkError) console.log(e.code);
+  }
+  // @ts-expect-error parity must be none/even/odd
+  await ModbusBus.open('/dev/ttyUSB0', { parity: 'mark' });
+  // @ts-expect-error unknown profile name
+  bus.sensor(1, { profile: 'nope' });
+  // @ts-expect-error values must be an array
+  await bus.writeRegisters(1, 0, 5);
+  await tcp.close();
+  await bus.close();
+  void [t, when, addr, active, regs, p99, rs485];
+}
+
+void main;
