@@ -5,10 +5,14 @@ const { ModbusBus } = require('./modbus/bus');
 const { ModbusSensor } = require('./modbus/sensor');
 const { profiles, resolveProfile } = require('./modbus/profiles');
 const { listPorts } = require('./ports');
+const { M307Client } = require('./m307/client');
+const { m307 } = require('./m307');
 
 module.exports = {
   ModbusBus,
   ModbusSensor,
+  M307Client,
+  m307,
   modbusProfiles: profiles,
   resolveModbusProfile: resolveProfile,
   listPorts,
@@ -19,4 +23,9 @@ module.exports = {
   TimeoutError: errors.TimeoutError,
   ProtocolError: errors.ProtocolError,
   DeviceError: errors.DeviceError,
+  // The M307 client's error names, as aliases of the common classes.
+  M307Error: errors.FieldlinkError,
+  M307ConnectionError: errors.ConnectionError,
+  M307CommandError: errors.DeviceError,
+  M307ValidationError: errors.ValidationError,
 };

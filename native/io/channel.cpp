@@ -142,6 +142,7 @@ void Channel::onBytes(const uint8_t* data, size_t n) {
     return;
   }
   rx_.insert(rx_.end(), data, data + n);
+  if (cur_.idleTimeout) armDeadline(Clock::now() + cur_.timeout);
   FrameVerdict v = cur_.framer(rx_.data(), rx_.size());
   if (v.status == FrameStatus::Complete) {
     finish({});
@@ -203,12 +204,33 @@ void Channel::startTransaction() {
       self->finish({});
       return;
     }
-    self->deadline_.expires_at(onWire + self->cur_.timeout);
-    self->deadline_.async_wait([self, ep, seq](std::error_code ec2) {
-      if (ec2 || ep != self->epoch_ || seq != self->txSeq_ || !self->busy_) return;
-      self->finish(self->cur_.onDeadline(self->rx_.data(), self->rx_.size()));
-    });
+    self->armDeadline(onWire + self->cur_.timeout);
   });
+}
+
+void Channel::armDeadline(Clock::time_point at) {
+  const unsigned ep = epoch_;
+  const uint64_t seq = txSeq_;
+  deadline_.expires_at(at);
+  deadline_.async_wait([self = shared_from_this(), ep, seq](std::error_code ec) {
+    if (ec || ep != self->epoch_ || seq != self->txSeq_ || !self->busy_) return;
+    self->finish(self->cur_.onDeadline(self->rx_.data(), self->rx_.size()));
+  });
+}
+
+void Channel::abortCurrent(const Error& e, bool resetLink) {
+  if (!busy_) return;
+  if (!resetLink || state_ != LinkState::Open) {
+    finish(e);
+    return;
+  }
+  ++epoch_;
+  reading_ = false;
+  link_->close();
+  state_ = LinkState::Reconnecting;
+  finish(e);
+  reconnectAttempt_ = 0;
+  scheduleReconnect(e, true);
 }
 
 void Channel::finish(const Error& e) {
@@ -254,11 +276,11 @@ void Channel::linkLost(const Error& e) {
   scheduleReconnect(e);
 }
 
-void Channel::scheduleReconnect(const Error& why) {
+void Channel::scheduleReconnect(const Error& why, bool immediate) {
   double base = static_cast<double>(opts_.reconnectMin.count()) * std::pow(2.0, std::min(reconnectAttempt_, 20u));
   base = std::min(base, static_cast<double>(opts_.reconnectMax.count()));
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  auto delay = std::chrono::milliseconds(static_cast<long long>(base * jitter(rng_)));
+  auto delay = immediate ? std::chrono::milliseconds(0) : std::chrono::milliseconds(static_cast<long long>(base * jitter(rng_)));
   ++reconnectAttempt_;
   nextRetryAt_ = Clock::now() + delay;
   setState(LinkState::Reconnecting, why, delay);

@@ -29,6 +29,9 @@ struct Transaction {
   Bytes request;
   bool expectReply = true;
   std::chrono::milliseconds timeout{500};
+  // When true the deadline restarts whenever bytes arrive (a long stream: `timeout` is
+  // then the longest silence allowed, not the whole transfer).
+  bool idleTimeout = false;
   // Called with every byte received since the request went out.
   std::function<FrameVerdict(const uint8_t*, size_t)> framer;
   // The error to report when the deadline passes with these bytes received.
@@ -69,6 +72,9 @@ class Channel : public std::enable_shared_from_this<Channel> {
   void open(std::function<void(const Error&)> done);
   void submit(Transaction tx);
   void close(std::function<void()> done);
+  // Ends the transaction in flight with `e`. With resetLink the link is closed and reopened
+  // (for a byte stream that cannot be stopped any other way).
+  void abortCurrent(const Error& e, bool resetLink);
   ChannelStats stats() const;
   LinkState state() const { return state_; }
   Link& link() { return *link_; }
@@ -81,7 +87,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   void startTransaction();
   void finish(const Error& e);
   void linkLost(const Error& e);
-  void scheduleReconnect(const Error& why);
+  void scheduleReconnect(const Error& why, bool immediate = false);
+  void armDeadline(Clock::time_point at);
   void failQueue(const Error& e);
   std::chrono::microseconds gap() const;
 

@@ -79,6 +79,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   initModbus(env, exports);
   initPty(env, exports);
   initPorts(env, exports);
+  initM307(env, exports);
   return exports;
 }
 
