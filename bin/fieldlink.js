@@ -11,6 +11,8 @@ const path = require('node:path');
 
 const COMMANDS = {
   simulate: '../lib/cli/simulate',
+  m307: '../lib/cli/m307',
+  mate: '../lib/cli/mate',
 };
 
 function loadCommand(name) {

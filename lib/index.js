@@ -7,12 +7,16 @@ const { profiles, resolveProfile } = require('./modbus/profiles');
 const { listPorts } = require('./ports');
 const { M307Client } = require('./m307/client');
 const { m307 } = require('./m307');
+const { MateBus } = require('./mate/bus');
+const { mate } = require('./mate');
 
 module.exports = {
   ModbusBus,
   ModbusSensor,
   M307Client,
   m307,
+  MateBus,
+  mate,
   modbusProfiles: profiles,
   resolveModbusProfile: resolveProfile,
   listPorts,

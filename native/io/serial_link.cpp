@@ -98,14 +98,14 @@ Error validateSerialSettings(const SerialSettings& s) {
 }
 
 SerialLink::SerialLink(asio::io_context& io, SerialSettings settings)
-    : io_(io), settings_(std::move(settings)), sd_(io) {}
+    : ioRef_(io), settings_(std::move(settings)), sd_(io) {}
 
 SerialLink::~SerialLink() { close(); }
 
 void SerialLink::asyncOpen(OpenHandler done) {
   // Opening and configuring a port is a few syscalls that do not wait for a device.
   Error e = openSync();
-  asio::post(io_, [done = std::move(done), e = std::move(e)]() mutable { done(std::move(e)); });
+  asio::post(ioRef_, [done = std::move(done), e = std::move(e)]() mutable { done(std::move(e)); });
 }
 
 Error SerialLink::openSync() {

@@ -42,12 +42,12 @@ class SerialLink : public Link {
   bool isPseudoTerminal() const { return pty_; }
   bool usedLibSerialPort() const { return port_ != nullptr; }
 
- private:
+ protected:
   Error openSync();
   Error openWithLibSerialPort(const std::string& real);
   Error openWithTermios(const std::string& real);
 
-  asio::io_context& io_;
+  asio::io_context& ioRef_;
   SerialSettings settings_;
   asio::posix::stream_descriptor sd_;
   sp_port* port_ = nullptr;

@@ -80,6 +80,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   initPty(env, exports);
   initPorts(env, exports);
   initM307(env, exports);
+  initMate(env, exports);
   return exports;
 }
 

@@ -55,6 +55,7 @@ void initModbus(Napi::Env env, Napi::Object exports);
 void initPty(Napi::Env env, Napi::Object exports);
 void initPorts(Napi::Env env, Napi::Object exports);
 void initM307(Napi::Env env, Napi::Object exports);
+void initMate(Napi::Env env, Napi::Object exports);
 
 // Option readers: a missing key gives the default; a wrong type throws a TypeError naming it.
 double numberOption(Napi::Object o, const char* key, double def);

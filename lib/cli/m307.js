@@ -1,0 +1,122 @@
+'use strict';
+// "fieldlink m307 status|info|log|set-clock --host H": an M307 Temperature Guard from the shell.
+const fs = require('node:fs');
+const { parse, progressBar, table, toCsv, guarded, UsageError } = require('./common');
+
+const usage = `usage: fieldlink m307 <status|info|log|set-clock> --host HOST [options]
+
+  status                  current readings, doors, power, battery, alarms
+  info                    identification, names, limits, settings, clock and log size
+  log                     download the on-board log (a progress bar on a terminal)
+      --format csv|json   output format (default csv)
+      --out FILE          write to FILE instead of standard output
+      --no-reset          continue from the device's read pointer instead of the start
+  set-clock               set the device clock to this computer's local time
+      --rate MIN          log interval in minutes, 1..60 (default: keep the current one)
+
+options:
+  --host HOST             the M307's address (required)
+  --port PORT             TCP port (default 10001)
+  --timeout MS            reply timeout (default 5000)
+  --json                  status/info as JSON
+`;
+
+const OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+  format: { type: 'string' },
+  out: { type: 'string' },
+  'no-reset': { type: 'boolean' },
+  rate: { type: 'string' },
+};
+
+const LOG_COLUMNS = ['datetime', 'temp1', 'temp2', 'internalTemp', 'internalHumidity', 'door1State', 'door2State', 'powerStatus'];
+
+function show(x) {
+  if (x === null) return '-';
+  if (x === Infinity) return 'open';
+  if (x === -Infinity) return 'short';
+  return x;
+}
+
+async function run(args, io) {
+  return guarded(io, usage, async () => {
+    const { values, positionals } = parse(args, OPTIONS);
+    if (values.help) {
+      io.stdout.write(usage);
+      return 0;
+    }
+    const action = positionals[0];
+    if (!['status', 'info', 'log', 'set-clock'].includes(action)) throw new UsageError(`unknown or missing action "${action ?? ''}"`);
+    if (!values.host) throw new UsageError('--host is required');
+    const num = (name, def) => {
+      if (values[name] === undefined) return def;
+      const n = Number(values[name]);
+      if (!Number.isInteger(n)) throw new UsageError(`--${name} must be a whole number`);
+      return n;
+    };
+    const { M307Client } = require('../..');
+    const m = await M307Client.connect(values.host, { port: num('port', 10001), timeout: num('timeout', 5000) });
+    try {
+      if (action === 'status') {
+        const s = await m.readStatus();
+        if (values.json) {
+          io.stdout.write(`${JSON.stringify(s, (k, x) => (x === Infinity ? 'open' : x === -Infinity ? 'shorted' : x), 2)}\n`);
+          return 0;
+        }
+        const u = s.temperatureUnit;
+        const rows = [
+          ['temperature 1', `${show(s.temperatureSensor1.reading)} ${u}`, s.temperatureSensor1],
+          ['temperature 2', `${show(s.temperatureSensor2.reading)} ${u}`, s.temperatureSensor2],
+          ['internal temperature', `${show(s.internalTemperature.reading)} ${u}`, s.internalTemperature],
+          ['internal humidity', `${show(s.internalHumidity.reading)} %RH`, s.internalHumidity],
+          ['door 1', s.door1.state, s.door1],
+          ['door 2', s.door2.state, s.door2],
+        ].map(([input, value, x]) => ({ input, value, minutes: x.timeOutOfLimits, alarm: x.inAlarm ? 'ALARM' : '' }));
+        io.stdout.write(table(rows, ['input', 'value', 'minutes', 'alarm']));
+        io.stdout.write(`main power ${s.mainPower ? 'on' : 'OFF'}, battery ${s.batteryVoltage.toFixed(2)} V, resolution ${s.temperatureResolution}°\n`);
+        return 0;
+      }
+      if (action === 'info') {
+        const info = {
+          device: await m.getDeviceInfo(),
+          temperatureSensorNames: await m.getTemperatureSensorNames(),
+          doorSensorNames: await m.getDoorSensorNames(),
+          internalSensorNames: await m.getInternalSensorNames(),
+          limits: await m.getSensorLimits(),
+          settings: await m.getDeviceSettings(),
+          log: await m.getLogInfo(),
+        };
+        io.stdout.write(values.json ? `${JSON.stringify(info, null, 2)}\n` : `${JSON.stringify(info, null, 2).replace(/[{}",]/g, '').replace(/\n\s*\n/g, '\n')}\n`);
+        return 0;
+      }
+      if (action === 'set-clock') {
+        const current = await m.getLogInfo();
+        const rate = num('rate', current.logRateMinutes || 5);
+        const c = await m.setLogDatetime(new Date(), rate);
+        io.stdout.write(`clock set to ${c.datetime.toLocaleString()}, log every ${c.logRateMinutes} min (verified)\n`);
+        return 0;
+      }
+      // log
+      const format = values.format ?? 'csv';
+      if (!['csv', 'json'].includes(format)) throw new UsageError('--format must be csv or json');
+      const bar = progressBar(io.stderr, 'log');
+      const recs = await m.readLog({ resetPointer: !values['no-reset'], onProgress: (p) => bar.update(p.received, p.total) });
+      bar.end();
+      const text = format === 'json' ? `${JSON.stringify(recs, null, 1)}\n` : toCsv(recs, LOG_COLUMNS);
+      if (values.out) {
+        fs.writeFileSync(values.out, text);
+        io.stderr.write(`${recs.length} records written to ${values.out}\n`);
+      } else {
+        io.stdout.write(text);
+      }
+      return 0;
+    } finally {
+      await m.close();
+    }
+  });
+}
+
+module.exports = { summary: 'read an M307 Temperature Guard: status, info, log download, clock', usage, run, LOG_COLUMNS };

@@ -1,0 +1,109 @@
+'use strict';
+// "fieldlink mate scan|status|log --port P": an Outback MATE bus from the shell.
+const fs = require('node:fs');
+const { parse, progressBar, table, toCsv, guarded, UsageError } = require('./common');
+
+const usage = `usage: fieldlink mate <scan|status|log> --port PATH [options]
+
+  scan                    list the devices (hub ports 1..10) with firmware revisions
+  status                  status of every device found
+  log                     MX daily log pages (a progress bar on a terminal)
+      --days N            how many days back, 1..128 (default 30; day 0 is today so far)
+      --format csv|json   output format (default csv)
+      --out FILE          write to FILE instead of standard output
+
+options:
+  --port PATH             the serial port of the MATE-bus adapter (required)
+  --parity-mode MODE      auto (default), mark-space, odd-even
+  --pjon                  talk to uMATE's PJON serial bridge instead
+  --timeout MS            reply timeout (default 100)
+  --json                  scan/status as JSON
+`;
+
+const OPTIONS = {
+  port: { type: 'string' },
+  'parity-mode': { type: 'string' },
+  pjon: { type: 'boolean' },
+  timeout: { type: 'string' },
+  days: { type: 'string' },
+  format: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+};
+
+const LOG_COLUMNS = ['day', 'kilowattHours', 'ampHours', 'peakKilowatts', 'peakAmps', 'peakPvVoltage', 'batteryMax', 'batteryMin', 'absorbMinutes', 'floatMinutes'];
+
+async function run(args, io) {
+  return guarded(io, usage, async () => {
+    const { values, positionals } = parse(args, OPTIONS);
+    if (values.help) {
+      io.stdout.write(usage);
+      return 0;
+    }
+    const action = positionals[0];
+    if (!['scan', 'status', 'log'].includes(action)) throw new UsageError(`unknown or missing action "${action ?? ''}"`);
+    if (!values.port) throw new UsageError('--port is required');
+    const timeout = values.timeout === undefined ? 100 : Number(values.timeout);
+    if (!Number.isInteger(timeout)) throw new UsageError('--timeout must be a whole number');
+    const { MateBus } = require('../..');
+    const bus = await MateBus.open(values.port, {
+      parityMode: values['parity-mode'] ?? 'auto',
+      transport: values.pjon ? 'pjon' : 'serial',
+      timeout,
+    });
+    try {
+      if (action === 'scan') {
+        const found = await bus.scan({ firmware: true });
+        if (values.json) io.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
+        else if (found.length === 0) io.stdout.write('no device answered\n');
+        else io.stdout.write(table(found, ['port', 'type', 'firmware']));
+        return found.length ? 0 : 1;
+      }
+      if (action === 'status') {
+        const found = await bus.scan();
+        const out = [];
+        for (const d of found) {
+          if (d.type === 'hub') continue;
+          const dev = bus.device(d.port, d.type);
+          out.push({ port: d.port, type: d.type, status: await dev.getStatus() });
+        }
+        if (values.json) {
+          io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+          return 0;
+        }
+        for (const { port, type, status } of out) {
+          io.stdout.write(`${type.toUpperCase()} on port ${port}\n`);
+          for (const k of Object.keys(status.units)) io.stdout.write(`  ${k.padEnd(18)} ${status.format(k)}\n`);
+          for (const k of ['chargerMode', 'operationalMode', 'acMode']) if (status[k]) io.stdout.write(`  ${k.padEnd(18)} ${status[k]}\n`);
+          if (status.errors && status.errors.length) io.stdout.write(`  errors             ${status.errors.join(', ')}\n`);
+        }
+        return 0;
+      }
+      // log
+      const days = values.days === undefined ? 30 : Number(values.days);
+      if (!Number.isInteger(days) || days < 1 || days > 128) throw new UsageError('--days must be 1..128');
+      const format = values.format ?? 'csv';
+      if (!['csv', 'json'].includes(format)) throw new UsageError('--format must be csv or json');
+      const mx = await bus.find('mx');
+      const bar = progressBar(io.stderr, 'log pages');
+      const pages = [];
+      for (let d = 0; d < days; d++) {
+        pages.push(await mx.getLogPage(-d));
+        bar.update(d + 1, days);
+      }
+      bar.end();
+      const text = format === 'json' ? `${JSON.stringify(pages, null, 1)}\n` : toCsv(pages, LOG_COLUMNS);
+      if (values.out) {
+        fs.writeFileSync(values.out, text);
+        io.stderr.write(`${pages.length} log pages written to ${values.out}\n`);
+      } else {
+        io.stdout.write(text);
+      }
+      return 0;
+    } finally {
+      await bus.close();
+    }
+  });
+}
+
+module.exports = { summary: 'read an Outback MATE bus: scan, status, MX log pages', usage, run };

@@ -1,0 +1,416 @@
+'use strict';
+// MateBus: talk to Outback MATE-bus devices (MX/FM charge controller, FX inverter,
+// FLEXnet DC, hub) as a MATE would, from Node.js.
+const { EventEmitter } = require('node:events');
+const native = require('../native');
+const v = require('../validate');
+const { ValidationError, DeviceError } = require('../errors');
+const u = require('./units');
+const { mate } = require('./index');
+
+const CMD = { read: 0x02, write: 0x03, status: 0x04, log: 0x16 };
+const TYPE_NAMES = { 0: 'none', 1: 'hub', 2: 'fx', 3: 'mx', 4: 'dc' };
+const TYPE_IDS = { hub: 1, fx: 2, mx: 3, dc: 4 };
+
+// FX controls (protocols.md §2.9): plain WRITEs of an enum value.
+const FX_CONTROLS = {
+  inverter: { register: 0x003d, values: { off: 0, search: 1, on: 2 } },
+  acIn: { register: 0x003a, values: { drop: 0, use: 1 } },
+  charger: { register: 0x003c, values: { off: 0, auto: 1, on: 2 } },
+  aux: { register: 0x005a, values: { off: 0, auto: 1, on: 2 } },
+  eq: { register: 0x0038, values: { off: 0, auto: 1, on: 2 } },
+};
+
+function checkPort(port) {
+  return v.integer('port', port, 0, 10);
+}
+
+class MateDevice {
+  constructor(bus, port, type) {
+    this.bus = bus;
+    this.port = checkPort(port);
+    this.type = type;
+    this._table = null;
+  }
+
+  get registers() {
+    if (!this._table) this._table = mate.registers(this.type);
+    return this._table;
+  }
+
+  _spec(name) {
+    const spec = this.registers.find((r) => r.name === name);
+    if (!spec) {
+      throw new ValidationError(`${this.type} has no register "${name}" (known: ${this.registers.map((r) => r.name).join(', ')})`,
+        'EINVAL', { argument: 'name' });
+    }
+    return spec;
+  }
+
+  /** Reads a named register: { name, value, unit, raw, address, format() }. */
+  async read(name) {
+    const spec = this._spec(name);
+    if (!spec.readable) throw new ValidationError(`register "${name}" cannot be read`, 'EINVAL', { argument: 'name' });
+    const raw = await this.bus.readRegister(this.port, spec.address);
+    const value = native.mate.registerValue(TYPE_IDS[this.type], name, raw);
+    return u.withUnits({ name, value, raw, address: spec.address, unit: spec.unit, evidence: spec.evidence }, { value: spec.unit });
+  }
+
+  /** Reads a register by address: the raw 16-bit value. */
+  readRaw(address) {
+    return this.bus.readRegister(this.port, address);
+  }
+
+  /** Writes a named register in engineering units (needs allowControl), then reads it back. */
+  async write(name, value) {
+    const spec = this._spec(name);
+    this.bus._needControl(`writing ${this.type} register "${name}"`);
+    v.number('value', value, -1e9, 1e9);
+    const raw = native.mate.registerRaw(TYPE_IDS[this.type], name, value);
+    await this.bus.writeRegister(this.port, spec.address, raw);
+    const back = await this.bus.readRegister(this.port, spec.address);
+    if (back !== raw) {
+      throw new DeviceError(`${this.type} register "${name}" did not take ${value}: it reads back ${back} (raw)`, 'EVERIFY', { port: this.port });
+    }
+    return native.mate.registerValue(TYPE_IDS[this.type], name, back);
+  }
+
+  /** Firmware revision: FX register 0x0001; MX/DC registers 0x0002..0x0004 as A.B.C. */
+  async firmware() {
+    if (this.type === 'fx') return String(await this.bus.readRegister(this.port, 0x0001));
+    const parts = [];
+    for (const a of [0x0002, 0x0003, 0x0004]) parts.push(await this.bus.readRegister(this.port, a));
+    return parts.join('.');
+  }
+}
+
+class MxDevice extends MateDevice {
+  constructor(bus, port) {
+    super(bus, port, 'mx');
+  }
+
+  /** { pvCurrent, batteryCurrent, kilowattHours, ampHours, pvVoltage, batteryVoltage, chargerMode, auxMode, auxOn, errors, raw, units } */
+  async getStatus() {
+    const r = await this.bus.status(this.port, 0x0001, 0x00ff);
+    if (r.byte0 !== TYPE_IDS.mx) throw new DeviceError(`port ${this.port} answered as ${TYPE_NAMES[r.byte0] || r.byte0}, not an MX`, 'EUNEXPECTED');
+    const s = mate.decode.mxStatus(r.payload);
+    s.raw = r.payload.toString('hex');
+    return s;
+  }
+
+  /** A daily log page: 0 = today so far, -1 = yesterday ... -127 (pyMATE's convention). */
+  async getLogPage(day = 0) {
+    v.integer('day', day, -127, 0);
+    const r = await this.bus._command(this.port, CMD.log, 0x0000, -day);
+    const page = mate.decode.mxLogPage(r.payload);
+    page.day = -page.day;
+    page.raw = r.payload.toString('hex');
+    return page;
+  }
+}
+
+class FxDevice extends MateDevice {
+  constructor(bus, port) {
+    super(bus, port, 'fx');
+  }
+
+  async getStatus() {
+    const r = await this.bus.status(this.port, 0x0001, 0);
+    if (r.byte0 !== TYPE_IDS.fx) throw new DeviceError(`port ${this.port} answered as ${TYPE_NAMES[r.byte0] || r.byte0}, not an FX`, 'EUNEXPECTED');
+    const s = mate.decode.fxStatus(r.payload);
+    s.raw = r.payload.toString('hex');
+    return s;
+  }
+
+  /** Error names from register 0x0039 (same bits as status byte 7). */
+  async getErrors() {
+    return this._bits(0x0039, 'errors');
+  }
+
+  /** Warning names from register 0x0059 (same bits as status byte 12). */
+  async getWarnings() {
+    return this._bits(0x0059, 'warnings');
+  }
+
+  async _bits(address, kind) {
+    const raw = await this.bus.readRegister(this.port, address);
+    const fake = Buffer.alloc(13);
+    fake[kind === 'errors' ? 7 : 12] = raw & 0xff;
+    return native.mate.decode.fxStatus(fake)[kind];
+  }
+
+  /** Current control settings: { inverter: 'on', acIn: 'use', charger: 'auto', aux: 'off', eq: 'off' } */
+  async getControls() {
+    const out = {};
+    for (const [name, c] of Object.entries(FX_CONTROLS)) {
+      const raw = await this.bus.readRegister(this.port, c.register);
+      out[name] = Object.keys(c.values).find((k) => c.values[k] === raw) ?? raw;
+    }
+    return out;
+  }
+
+  /**
+   * setControl('inverter', 'search'). Refused with ValidationError ECONTROL unless the bus
+   * was opened with { allowControl: true }: writing inverter 'off' cuts the AC output.
+   */
+  async setControl(control, value) {
+    const c = FX_CONTROLS[control];
+    if (!c) v.fail('control', `one of ${Object.keys(FX_CONTROLS).join(', ')}`, control, 'EINVAL');
+    if (!(value in c.values)) v.fail('value', `one of ${Object.keys(c.values).join(', ')} for ${control}`, value, 'EINVAL');
+    this.bus._needControl(`setting the FX ${control} control`);
+    const raw = c.values[value];
+    await this.bus.writeRegister(this.port, c.register, raw);
+    const back = await this.bus.readRegister(this.port, c.register);
+    if (back !== raw) {
+      throw new DeviceError(`FX ${control} did not change to ${value}: it reads back ${back}`, 'EVERIFY', { port: this.port });
+    }
+    return value;
+  }
+}
+
+class DcDevice extends MateDevice {
+  constructor(bus, port) {
+    super(bus, port, 'dc');
+  }
+
+  /** All six status pages (0x0A..0x0F) decoded as one block; { pages: 3 } reads A..C only. */
+  async getStatus({ pages = 6 } = {}) {
+    v.integer('pages', pages, 1, 6);
+    const parts = [];
+    for (let i = 0; i < pages; i++) {
+      const r = await this.bus.status(this.port, 0x0a + i, 0);
+      if (r.byte0 !== TYPE_IDS.dc) throw new DeviceError(`port ${this.port} answered as ${TYPE_NAMES[r.byte0] || r.byte0}, not a FLEXnet DC`, 'EUNEXPECTED');
+      parts.push(r.payload);
+    }
+    const block = Buffer.concat(parts);
+    const s = mate.decode.dcStatus(block);
+    s.raw = block.toString('hex');
+    return s;
+  }
+
+  /** Resets today's minimum battery voltage (write 0x00FF to 0x00EC). */
+  resetDailyMinimum() {
+    return this.bus.writeRegister(this.port, 0x00ec, 0x00ff);
+  }
+
+  /** Resets today's maximum battery voltage (write 0x00FF to 0x00EB). */
+  resetDailyMaximum() {
+    return this.bus.writeRegister(this.port, 0x00eb, 0x00ff);
+  }
+}
+
+const DEVICE_CLASSES = { mx: MxDevice, fx: FxDevice, dc: DcDevice };
+
+class MateBus extends EventEmitter {
+  /**
+   * Opens the bus. parityMode 'auto' uses mark/space parity where the port has it and the
+   * per-byte odd/even emulation otherwise. transport 'pjon' talks to uMATE's serial bridge.
+   */
+  static async open(path, options = {}) {
+    if (typeof path !== 'string' || !path) v.fail('path', 'a serial port path such as "/dev/ttyUSB0"', path, 'EINVAL');
+    const o = v.plainObject('options', options);
+    const opts = {
+      path,
+      parityMode: o.parityMode ?? 'auto',
+      transport: o.transport ?? 'serial',
+      timeout: o.timeout ?? 100,
+      retries: o.retries ?? 2,
+      allowControl: o.allowControl ?? false,
+      serialDriver: o.serialDriver ?? 'auto',
+      interFrameDelay: o.interFrameDelay ?? 2,
+      baudRate: o.baudRate ?? 115200,
+      reconnectMinDelay: o.reconnectMinDelay ?? 250,
+      reconnectMaxDelay: o.reconnectMaxDelay ?? 10000,
+    };
+    v.oneOf('parityMode', opts.parityMode, ['auto', 'mark-space', 'odd-even']);
+    v.oneOf('transport', opts.transport, ['serial', 'pjon']);
+    v.integer('timeout', opts.timeout, 10, 10000);
+    v.integer('retries', opts.retries, 0, 10);
+    if (typeof opts.allowControl !== 'boolean') v.fail('allowControl', 'true or false', opts.allowControl, 'EINVAL');
+    v.oneOf('serialDriver', opts.serialDriver, ['auto', 'libserialport', 'termios']);
+    v.number('interFrameDelay', opts.interFrameDelay, 0, 1000);
+    v.integer('reconnectMinDelay', opts.reconnectMinDelay, 10, 600000);
+    v.integer('reconnectMaxDelay', opts.reconnectMaxDelay, opts.reconnectMinDelay, 3600000);
+    const bus = new MateBus(opts);
+    bus.parityMode = await bus._native.open();
+    return bus;
+  }
+
+  constructor(opts) {
+    super();
+    this.path = opts.path;
+    this.options = Object.freeze({ ...opts });
+    this.allowControl = opts.allowControl;
+    this._state = 'connecting';
+    this._closed = false;
+    this._devices = null;
+    this._duties = [];
+    this._native = new native.NativeMateBus(opts, (state, error, retryIn) => {
+      this._state = state;
+      this.emit('state', { state, error: error || null, retryIn });
+    });
+  }
+
+  get state() {
+    return this._state;
+  }
+
+  _needControl(what) {
+    if (!this.allowControl) {
+      throw new ValidationError(`${what} changes how the system runs (it can cut power); open the bus with { allowControl: true } to allow it`,
+        'ECONTROL', { argument: 'allowControl' });
+    }
+  }
+
+  _command(port, type, address, value, retries) {
+    checkPort(port);
+    return this._native.command(port, type, address, value, retries);
+  }
+
+  async readRegister(port, address) {
+    v.integer('address', address, 0, 0xffff);
+    return (await this._command(port, CMD.read, address, 0)).value;
+  }
+
+  /** WRITE (type 03). Resolves with the value the device echoed (not always the full value: §2.4). */
+  async writeRegister(port, address, value) {
+    v.integer('address', address, 0, 0xffff);
+    v.integer('value', value, 0, 0xffff);
+    return (await this._command(port, CMD.write, address, value)).value;
+  }
+
+  /** A raw STATUS request: { byte0, payload } */
+  status(port, page, param = 0) {
+    v.integer('page', page, 0, 0xff);
+    return this._command(port, CMD.status, page, param);
+  }
+
+  /**
+   * Finds the devices: port 0 first; behind a hub, ports 1..10. An empty port costs one
+   * timeout. [{ port, type: 'hub'|'mx'|'fx'|'dc', typeId, firmware }]
+   */
+  async scan({ firmware = false, onProgress } = {}) {
+    const found = [];
+    const probe = async (port) => {
+      try {
+        const raw = (await this._command(port, CMD.read, 0x0000, 0, port === 0 ? undefined : 1)).value;
+        const typeId = raw & 0x00ff; // some units set the upper byte (pymate #23)
+        return { port, type: TYPE_NAMES[typeId] || `unknown-${typeId}`, typeId };
+      } catch (err) {
+        if (err.code === 'ETIMEDOUT') return null;
+        throw err;
+      }
+    };
+    const first = await probe(0);
+    if (onProgress) onProgress({ port: 0, of: 10, found: first });
+    if (first) found.push(first);
+    if (first && first.type === 'hub') {
+      for (let p = 1; p <= 10; p++) {
+        const d = await probe(p);
+        if (onProgress) onProgress({ port: p, of: 10, found: d });
+        if (d) found.push(d);
+      }
+    }
+    if (firmware) {
+      for (const d of found) if (DEVICE_CLASSES[d.type]) d.firmware = await this.device(d.port, d.type).firmware();
+    }
+    this._devices = found;
+    return found.map((d) => ({ ...d }));
+  }
+
+  device(port, type) {
+    const Cls = DEVICE_CLASSES[type];
+    if (!Cls) v.fail('type', "'mx', 'fx' or 'dc'", type, 'EINVAL');
+    return new Cls(this, port);
+  }
+
+  mx(port = 0) {
+    return new MxDevice(this, port);
+  }
+
+  fx(port = 0) {
+    return new FxDevice(this, port);
+  }
+
+  dc(port = 0) {
+    return new DcDevice(this, port);
+  }
+
+  /** The first device of a type (scans once, then uses the result). */
+  async find(type) {
+    v.oneOf('type', type, ['mx', 'fx', 'dc']);
+    if (!this._devices) await this.scan();
+    const d = this._devices.find((x) => x.type === type);
+    if (!d) throw new DeviceError(`no ${type} found on the bus (found: ${this._devices.map((x) => `${x.type}@${x.port}`).join(', ') || 'nothing'})`, 'ENODEVICE');
+    return this.device(d.port, type);
+  }
+
+  /**
+   * Does what a MATE does for its devices (§2.7): time to MX and DC every 30 s, date to DC
+   * every 60 s, the MX battery temperature relayed to FX and DC every 60 s. Errors are
+   * emitted as 'duty-error' events. Returns a function that stops it.
+   */
+  startMasterDuties({ timeInterval = 30000, dateInterval = 60000, temperatureInterval = 60000, now = () => new Date() } = {}) {
+    this.stopMasterDuties();
+    const run = (name, fn) => async () => {
+      try {
+        if (!this._devices) await this.scan();
+        await fn();
+        this.emit('duty', name);
+      } catch (err) {
+        this.emit('duty-error', Object.assign(err, { duty: name }));
+      }
+    };
+    const ports = (...types) => (this._devices || []).filter((d) => types.includes(d.type)).map((d) => d.port);
+    const time = run('time', async () => {
+      const t = now();
+      const raw = mate.encode.time(t.getHours(), t.getMinutes(), t.getSeconds());
+      for (const p of ports('mx', 'dc')) await this.writeRegister(p, 0x4004, raw);
+    });
+    const date = run('date', async () => {
+      const t = now();
+      const raw = mate.encode.date(t.getFullYear(), t.getMonth() + 1, t.getDate());
+      for (const p of ports('dc')) await this.writeRegister(p, 0x4005, raw);
+    });
+    const temp = run('temperature', async () => {
+      const [mx] = ports('mx');
+      if (mx === undefined) return;
+      const raw = await this.readRegister(mx, 0x4000);
+      for (const p of ports('fx', 'dc')) await this.writeRegister(p, 0x4001, raw);
+    });
+    const timers = [setInterval(time, timeInterval), setInterval(date, dateInterval), setInterval(temp, temperatureInterval)];
+    for (const t of timers) t.unref();
+    this._duties = timers;
+    time();
+    date();
+    temp();
+    return () => this.stopMasterDuties();
+  }
+
+  stopMasterDuties() {
+    for (const t of this._duties) clearInterval(t);
+    this._duties = [];
+  }
+
+  /** The parity decisions of recent packets (what a pty cannot show): { mode, packets } */
+  parityTrace() {
+    return this._native.parityTrace();
+  }
+
+  stats() {
+    return this._native.stats();
+  }
+
+  async close() {
+    if (this._closed) return;
+    this._closed = true;
+    this.stopMasterDuties();
+    await this._native.close();
+  }
+
+  async [Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose')]() {
+    await this.close();
+  }
+}
+
+module.exports = { MateBus, MxDevice, FxDevice, DcDevice, FX_CONTROLS };

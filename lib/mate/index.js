@@ -1,0 +1,30 @@
+'use strict';
+// Pure MATE-bus decoders and encoders (from native/core/mate), with units attached.
+const native = require('../native');
+const u = require('./units');
+
+const decode = {
+  mxStatus: (buf) => u.withUnits(native.mate.decode.mxStatus(buf), u.MX_STATUS),
+  fxStatus: (buf) => u.withUnits(native.mate.decode.fxStatus(buf), u.FX_STATUS),
+  mxLogPage: (buf) => u.withUnits(native.mate.decode.mxLogPage(buf), u.MX_LOG),
+  dcStatus: (buf) => u.withUnits(native.mate.decode.dcStatus(buf), u.DC_STATUS, { shuntA: u.DC_SHUNT, shuntB: u.DC_SHUNT, shuntC: u.DC_SHUNT }),
+  time: (raw) => native.mate.decode.time(raw),
+  date: (raw) => native.mate.decode.date(raw),
+};
+
+const encode = {
+  command: (port, type, address, value) => native.mate.encode.command(port, type, address, value),
+  time: (h, m, s) => native.mate.encode.time(h, m, s),
+  date: (y, mo, d) => native.mate.encode.date(y, mo, d),
+};
+
+const DEVICE_TYPES = { hub: 1, fx: 2, mx: 3, dc: 4 };
+
+/** The register table of 'mx' | 'fx' | 'dc': [{ name, address, scale, unit, writable, evidence, note }] */
+function registers(device) {
+  const t = DEVICE_TYPES[device];
+  if (!t || t === 1) throw new RangeError(`device must be 'mx', 'fx' or 'dc', got ${JSON.stringify(device)}`);
+  return native.mate.registers(t);
+}
+
+module.exports = { mate: { decode, encode, registers, format: u.format, DEVICE_TYPES } };

@@ -1,0 +1,462 @@
+// JS class NativeMateBus (a MATE-bus master on a 9-bit serial port or a PJON bridge) and
+// the pure decoders mate.decode.* (byte layouts stay in native/core/mate).
+#include <napi.h>
+
+#include <cstring>
+#include <memory>
+
+#include "io/engine.hpp"
+#include "io/ninebit_link.hpp"
+#include "mate/registers.hpp"
+#include "mate/status.hpp"
+#include "node/bridge.hpp"
+#include "session/mate_bus.hpp"
+
+namespace fl::node {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+Napi::Array names(Napi::Env env, const std::vector<const char*>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), v[i]);
+  return a;
+}
+
+Napi::Object mxStatusToJs(Napi::Env env, const mate::MxStatus& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pvCurrent", s.pvCurrent);
+  o.Set("batteryCurrent", s.chargerCurrent);
+  o.Set("chargerCurrentTenths", s.chargerCurrentTenths);
+  o.Set("kilowattHours", s.dailyKwh);
+  o.Set("ampHours", s.dailyAh);
+  o.Set("ampHoursValid", s.ahValid);
+  o.Set("pvVoltage", s.pvVoltage);
+  o.Set("batteryVoltage", s.batteryVoltage);
+  o.Set("chargerMode", mate::chargerModeName(s.chargerMode));
+  o.Set("chargerModeRaw", s.chargerMode);
+  o.Set("auxMode", s.auxMode);
+  o.Set("auxManual", s.auxMode == mate::kMxAuxManual);
+  o.Set("auxOn", s.auxOn);
+  o.Set("errors", names(env, mate::mxErrorNames(s.errors)));
+  o.Set("errorsRaw", s.errors);
+  return o;
+}
+
+Napi::Object mxLogToJs(Napi::Env env, const mate::MxLogPage& l) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("day", l.day);
+  o.Set("peakAmps", l.peakAmps);
+  o.Set("batteryMax", l.batteryMax);
+  o.Set("batteryMin", l.batteryMin);
+  o.Set("kilowattHours", l.kwh);
+  o.Set("ampHours", l.ah);
+  o.Set("peakPvVoltage", l.peakPvVoltage);
+  o.Set("absorbMinutes", l.absorbMinutes);
+  o.Set("floatMinutes", l.floatMinutes);
+  o.Set("peakKilowatts", l.peakKw);
+  return o;
+}
+
+Napi::Object fxStatusToJs(Napi::Env env, const mate::FxStatus& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("inverterCurrent", s.inverterCurrent);
+  o.Set("chargerCurrent", s.chargerCurrent);
+  o.Set("buyCurrent", s.buyCurrent);
+  o.Set("sellCurrent", s.sellCurrent);
+  o.Set("acInputVoltage", s.acInputVoltage);
+  o.Set("acOutputVoltage", s.acOutputVoltage);
+  o.Set("operationalMode", mate::fxOperationalModeName(s.operationalMode));
+  o.Set("operationalModeRaw", s.operationalMode);
+  o.Set("acMode", mate::fxAcModeName(s.acMode));
+  o.Set("acModeRaw", s.acMode);
+  o.Set("batteryVoltage", s.batteryVoltage);
+  o.Set("is230V", s.is230V);
+  o.Set("auxOn", s.auxOn);
+  o.Set("misc", s.misc);
+  o.Set("errors", names(env, mate::fxErrorNames(s.errors)));
+  o.Set("errorsRaw", s.errors);
+  o.Set("warnings", names(env, mate::fxWarningNames(s.warnings)));
+  o.Set("warningsRaw", s.warnings);
+  return o;
+}
+
+Napi::Object dcStatusToJs(Napi::Env env, const mate::DcStatus& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pages", s.pages);
+  const char* shuntNames[] = {"shuntA", "shuntB", "shuntC"};
+  for (int i = 0; i < 3; ++i) {
+    Napi::Object sh = Napi::Object::New(env);
+    sh.Set("current", s.shunt[i].current);
+    sh.Set("power", s.shunt[i].power);
+    sh.Set("kilowattHoursToday", s.shunt[i].kwhToday);
+    sh.Set("ampHoursToday", s.shunt[i].ahToday);
+    o.Set(shuntNames[i], sh);
+  }
+  o.Set("batteryVoltage", s.batteryVoltage);
+  o.Set("stateOfCharge", s.stateOfCharge);
+  o.Set("chargeParamsMet", s.chargeParamsMet);
+  o.Set("flags", s.flags);
+  o.Set("inCurrent", s.inCurrent);
+  o.Set("outCurrent", s.outCurrent);
+  o.Set("batteryCurrent", s.batteryCurrent);
+  o.Set("inPower", s.inPower);
+  o.Set("outPower", s.outPower);
+  o.Set("batteryPower", s.batteryPower);
+  o.Set("todayInAh", s.todayInAh);
+  o.Set("todayOutAh", s.todayOutAh);
+  o.Set("todayBatteryAh", s.todayBatteryAh);
+  o.Set("todayInKwh", s.todayInKwh);
+  o.Set("todayOutKwh", s.todayOutKwh);
+  o.Set("todayBatteryKwh", s.todayBatteryKwh);
+  o.Set("daysSinceFull", s.daysSinceFull);
+  o.Set("minSocToday", s.minSocToday);
+  o.Set("netAh", s.netAh);
+  o.Set("netKwh", s.netKwh);
+  return o;
+}
+
+Napi::Value throwValidation(Napi::Env env, const Error& e) { throw Napi::Error(env, addonOf(env).makeError(env, e)); }
+
+// A payload of `want` bytes, or a whole reply frame (byte 0 + payload + checksum) whose
+// checksum is checked and stripped.
+const uint8_t* payloadArg(const Napi::CallbackInfo& info, size_t want, size_t& lenOut, bool allowMultiple = false) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBuffer()) throwValidation(env, validationError("buffer must be a Buffer", "EINVAL"));
+  auto b = info[0].As<Napi::Buffer<uint8_t>>();
+  lenOut = b.Length();
+  if (lenOut == want + 3) {
+    if (!mate::checksumOk(b.Data(), lenOut)) {
+      Error e(ErrorKind::Protocol, "ECHECKSUM", "the frame's checksum is wrong");
+      throw Napi::Error(env, addonOf(env).makeError(env, e));
+    }
+    lenOut = want;
+    return b.Data() + 1;
+  }
+  if (lenOut == want || (allowMultiple && lenOut % 13 == 0 && lenOut > 0 && lenOut <= 78)) return b.Data();
+  throwValidation(env, validationError("buffer must be the " + std::to_string(want) + "-byte payload or the " +
+                                           std::to_string(want + 3) + "-byte reply frame, got " + std::to_string(lenOut) + " bytes",
+                                       "EINVAL"));
+  return nullptr;
+}
+
+Napi::Object registerToJs(Napi::Env env, const mate::RegisterSpec& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", r.name);
+  o.Set("address", r.address);
+  o.Set("scale", r.scale);
+  o.Set("unit", r.unit);
+  o.Set("offset", r.offset);
+  o.Set("signed", r.isSigned);
+  o.Set("readable", r.readable);
+  o.Set("writable", r.writable);
+  o.Set("evidence", r.evidence);
+  o.Set("note", r.note);
+  return o;
+}
+
+class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "NativeMateBus",
+                       {InstanceMethod("open", &MateBusWrap::open), InstanceMethod("command", &MateBusWrap::command),
+                        InstanceMethod("parityTrace", &MateBusWrap::parityTrace), InstanceMethod("stats", &MateBusWrap::stats),
+                        InstanceMethod("close", &MateBusWrap::close)});
+  }
+
+  // new NativeMateBus({ path, parityMode, transport: 'serial'|'pjon', baudRate, timeout, retries, serialDriver, ... }, onState)
+  explicit MateBusWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MateBusWrap>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
+    Napi::Object o = info[0].As<Napi::Object>();
+    js_ = std::make_shared<Napi::FunctionReference>();
+    if (info[1].IsFunction()) *js_ = Napi::Persistent(info[1].As<Napi::Function>());
+    asio::io_context& io = io::Engine::instance().context();
+    io::SerialSettings s;
+    s.path = stringOption(o, "path", "");
+    const std::string driver = stringOption(o, "serialDriver", "auto");
+    s.driver = driver == "libserialport" ? io::SerialSettings::Driver::LibSerialPort
+               : driver == "termios"     ? io::SerialSettings::Driver::Termios
+                                         : io::SerialSettings::Driver::Auto;
+    const bool pjon = stringOption(o, "transport", "serial") == "pjon";
+    std::unique_ptr<io::Link> link;
+    if (pjon) {
+      s.baudRate = static_cast<int>(numberOption(o, "baudRate", 115200));
+      s.parity = 'N';
+      if (Error e = io::validateSerialSettings(s)) throw Napi::Error(env, addonOf(env).makeError(env, e));
+      link = std::make_unique<io::SerialLink>(io, s);
+    } else {
+      s.baudRate = 9600;
+      const std::string mode = stringOption(o, "parityMode", "auto");
+      io::NineBitMode m = mode == "mark-space" ? io::NineBitMode::MarkSpace
+                          : mode == "odd-even" ? io::NineBitMode::OddEven
+                                               : io::NineBitMode::Auto;
+      if (s.path.empty()) throw Napi::Error(env, addonOf(env).makeError(env, validationError("path must name a serial port", "EINVAL")));
+      auto nb = std::make_unique<io::NineBitLink>(io, s, m);
+      ninebit_ = nb.get();
+      link = std::move(nb);
+    }
+    io::ChannelOptions co;
+    const double gapMs = numberOption(o, "interFrameDelay", 2);  // uMATE: "other end gets confused if we send too fast"
+    co.interFrameGap = std::chrono::microseconds(static_cast<long>(gapMs * 1000));
+    co.reconnectMin = milliseconds(static_cast<long>(numberOption(o, "reconnectMinDelay", 250)));
+    co.reconnectMax = milliseconds(static_cast<long>(numberOption(o, "reconnectMaxDelay", 10000)));
+    session::MateOptions mo;
+    mo.timeout = milliseconds(static_cast<long>(numberOption(o, "timeout", 100)));
+    mo.retries = static_cast<unsigned>(numberOption(o, "retries", 2));
+    mo.pjonBridge = pjon;
+    Addon* addon = &addonOf(env);
+    std::weak_ptr<Napi::FunctionReference> weak = js_;
+    auto onState = [addon, weak](io::LinkState st, const Error& e, milliseconds retryIn) {
+      addon->post([weak, st, e, retryIn](Napi::Env env) {
+        auto fn = weak.lock();
+        if (!fn || fn->IsEmpty()) return;
+        fn->Call({Napi::String::New(env, io::linkStateName(st)), e ? addonOf(env).makeError(env, e) : env.Null(),
+                  Napi::Number::New(env, static_cast<double>(retryIn.count()))});
+      });
+    };
+    channel_ = std::make_shared<io::Channel>(io, std::move(link), co, onState);
+    bus_ = std::make_shared<session::MateBus>(channel_, mo);
+  }
+
+  ~MateBusWrap() override {
+    auto ch = channel_;
+    asio::post(io::Engine::instance().context(), [ch] { ch->close(nullptr); });
+  }
+
+ private:
+  Napi::Value open(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto p = std::make_shared<PendingPromise>(env);
+    Addon* addon = &addonOf(env);
+    auto ch = channel_;
+    io::NineBitLink* nb = ninebit_;
+    asio::post(io::Engine::instance().context(), [ch, p, addon, nb] {
+      ch->open([p, addon, nb](const Error& e) {
+        std::string mode = nb ? io::nineBitModeName(nb->activeMode()) : "pjon";
+        addon->post([p, e, mode](Napi::Env env) {
+          if (e) p->reject(env, e);
+          else p->resolve(env, Napi::String::New(env, mode));
+        });
+      });
+    });
+    return p->deferred.Promise();
+  }
+
+  // command(port, type, address, value, retries?) -> { byte0, value, payload: Buffer }
+  Napi::Value command(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    for (size_t i = 0; i < 4; ++i)
+      if (!info[i].IsNumber()) throw Napi::TypeError::New(env, "command(port, type, address, value) takes numbers");
+    auto num = [&](size_t i) { return static_cast<long long>(info[i].As<Napi::Number>().Int64Value()); };
+    long long port = num(0), type = num(1), address = num(2), value = num(3);
+    int retries = info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : -1;
+    if (Error e = mate::checkPort(port)) throwValidation(env, e);
+    if (type < 0 || type > 255) throwValidation(env, validationError("type must be 0..255", "EINVAL"));
+    if (Error e = mate::checkRegister(address)) throwValidation(env, e);
+    if (Error e = mate::checkValue(value)) throwValidation(env, e);
+    mate::Command cmd;
+    cmd.port = static_cast<uint8_t>(port);
+    cmd.type = static_cast<uint8_t>(type);
+    cmd.address = static_cast<uint16_t>(address);
+    cmd.value = static_cast<uint16_t>(value);
+    if (Error e = mate::validate(cmd)) throwValidation(env, e);
+    auto p = std::make_shared<PendingPromise>(env);
+    Addon* addon = &addonOf(env);
+    auto bus = bus_;
+    asio::post(io::Engine::instance().context(), [bus, p, addon, cmd, retries] {
+      bus->execute(cmd, [p, addon](const Error& e, const mate::Reply& r) {
+        addon->post([p, e, r](Napi::Env env) {
+          if (e) {
+            p->reject(env, e);
+            return;
+          }
+          Napi::Object o = Napi::Object::New(env);
+          o.Set("byte0", r.byte0);
+          o.Set("value", r.value);
+          o.Set("payload", Napi::Buffer<uint8_t>::Copy(env, r.payload.data(), r.payload.size()));
+          p->resolve(env, o);
+        });
+      }, retries);
+    });
+    return p->deferred.Promise();
+  }
+
+  // The parity steps of recent packets: [[{ parity: 'M', bytes: 1 }, { parity: 'S', bytes: 7 }], ...]
+  Napi::Value parityTrace(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto p = std::make_shared<PendingPromise>(env);
+    Addon* addon = &addonOf(env);
+    io::NineBitLink* nb = ninebit_;
+    auto ch = channel_;  // keeps the link alive
+    asio::post(io::Engine::instance().context(), [ch, nb, p, addon] {
+      std::deque<std::vector<io::ParityStep>> trace;
+      std::string mode = "pjon";
+      if (nb) {
+        trace = nb->parityTrace();
+        mode = io::nineBitModeName(nb->activeMode());
+      }
+      addon->post([p, trace, mode](Napi::Env env) {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("mode", mode);
+        Napi::Array packets = Napi::Array::New(env, trace.size());
+        for (size_t i = 0; i < trace.size(); ++i) {
+          Napi::Array steps = Napi::Array::New(env, trace[i].size());
+          for (size_t k = 0; k < trace[i].size(); ++k) {
+            Napi::Object s = Napi::Object::New(env);
+            const char c = trace[i][k].parity;
+            s.Set("parity", c == 'M' ? "mark" : c == 'S' ? "space" : c == 'O' ? "odd" : "even");
+            s.Set("bytes", static_cast<double>(trace[i][k].bytes));
+            steps.Set(static_cast<uint32_t>(k), s);
+          }
+          packets.Set(static_cast<uint32_t>(i), steps);
+        }
+        o.Set("packets", packets);
+        p->resolve(env, o);
+      });
+    });
+    return p->deferred.Promise();
+  }
+
+  Napi::Value stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto p = std::make_shared<PendingPromise>(env);
+    Addon* addon = &addonOf(env);
+    auto bus = bus_;
+    asio::post(io::Engine::instance().context(), [bus, p, addon] {
+      io::ChannelStats s = bus->channel().stats();
+      uint64_t retries = bus->retriesUsed();
+      addon->post([p, s, retries](Napi::Env env) {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("state", io::linkStateName(s.state));
+        o.Set("requests", static_cast<double>(s.requests));
+        o.Set("replies", static_cast<double>(s.replies));
+        o.Set("timeouts", static_cast<double>(s.timeouts));
+        o.Set("protocolErrors", static_cast<double>(s.protocolErrors));
+        o.Set("retries", static_cast<double>(retries));
+        o.Set("reconnects", static_cast<double>(s.reconnects));
+        o.Set("bytesSent", static_cast<double>(s.bytesSent));
+        o.Set("bytesReceived", static_cast<double>(s.bytesReceived));
+        o.Set("staleBytesDiscarded", static_cast<double>(s.staleBytesDiscarded));
+        o.Set("lastRequestHex", s.lastRequestHex);
+        o.Set("lastReplyHex", s.lastReplyHex);
+        o.Set("lastErrorCode", s.lastErrorCode);
+        Napi::Array lat = Napi::Array::New(env, s.latencyMs.size());
+        for (size_t i = 0; i < s.latencyMs.size(); ++i) lat.Set(static_cast<uint32_t>(i), s.latencyMs[i]);
+        o.Set("latencyMs", lat);
+        p->resolve(env, o);
+      });
+    });
+    return p->deferred.Promise();
+  }
+
+  Napi::Value close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto p = std::make_shared<PendingPromise>(env);
+    Addon* addon = &addonOf(env);
+    auto ch = channel_;
+    asio::post(io::Engine::instance().context(), [ch, p, addon] {
+      ch->close([p, addon] { addon->post([p](Napi::Env env) { p->resolve(env, env.Undefined()); }); });
+    });
+    return p->deferred.Promise();
+  }
+
+  std::shared_ptr<Napi::FunctionReference> js_;
+  std::shared_ptr<io::Channel> channel_;
+  std::shared_ptr<session::MateBus> bus_;
+  io::NineBitLink* ninebit_ = nullptr;  // owned by the channel
+};
+
+}  // namespace
+
+void initMate(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeMateBus", MateBusWrap::define(env));
+  Napi::Object m = Napi::Object::New(env);
+  Napi::Object d = Napi::Object::New(env);
+  d.Set("mxStatus", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          size_t n;
+          const uint8_t* p = payloadArg(info, mate::kStatusPayloadLength, n);
+          return mxStatusToJs(info.Env(), mate::decodeMxStatus(p));
+        }));
+  d.Set("fxStatus", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          size_t n;
+          const uint8_t* p = payloadArg(info, mate::kStatusPayloadLength, n);
+          return fxStatusToJs(info.Env(), mate::decodeFxStatus(p));
+        }));
+  d.Set("mxLogPage", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          size_t n;
+          const uint8_t* p = payloadArg(info, mate::kLogPayloadLength, n);
+          return mxLogToJs(info.Env(), mate::decodeMxLogPage(p));
+        }));
+  d.Set("dcStatus", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          size_t n;
+          const uint8_t* p = payloadArg(info, mate::kDcBlockLength, n, true);
+          return dcStatusToJs(info.Env(), mate::decodeDcStatus(p, n));
+        }));
+  d.Set("time", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          mate::ClockTime t = mate::unpackTime(static_cast<uint16_t>(info[0].As<Napi::Number>().Uint32Value()));
+          Napi::Object o = Napi::Object::New(info.Env());
+          o.Set("hour", t.hour);
+          o.Set("minute", t.minute);
+          o.Set("second", t.second);
+          return o;
+        }));
+  d.Set("date", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          mate::ClockDate t = mate::unpackDate(static_cast<uint16_t>(info[0].As<Napi::Number>().Uint32Value()));
+          Napi::Object o = Napi::Object::New(info.Env());
+          o.Set("year", t.year);
+          o.Set("month", t.month);
+          o.Set("day", t.day);
+          return o;
+        }));
+  m.Set("decode", d);
+  Napi::Object enc = Napi::Object::New(env);
+  enc.Set("time", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+            int h = info[0].As<Napi::Number>().Int32Value(), mi = info[1].As<Napi::Number>().Int32Value(),
+                s = info[2].As<Napi::Number>().Int32Value();
+            if (Error e = mate::checkTime(h, mi, s)) return throwValidation(info.Env(), e);
+            return Napi::Number::New(info.Env(), mate::packTime(h, mi, s));
+          }));
+  enc.Set("date", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+            int y = info[0].As<Napi::Number>().Int32Value(), mo = info[1].As<Napi::Number>().Int32Value(),
+                d2 = info[2].As<Napi::Number>().Int32Value();
+            if (Error e = mate::checkDate(y, mo, d2)) return throwValidation(info.Env(), e);
+            return Napi::Number::New(info.Env(), mate::packDate(y, mo, d2));
+          }));
+  enc.Set("command", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+            mate::Command c;
+            c.port = static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value());
+            c.type = static_cast<uint8_t>(info[1].As<Napi::Number>().Uint32Value());
+            c.address = static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value());
+            c.value = static_cast<uint16_t>(info[3].As<Napi::Number>().Uint32Value());
+            Bytes b = mate::encode(c);
+            return Napi::Buffer<uint8_t>::Copy(info.Env(), b.data(), b.size());
+          }));
+  m.Set("encode", enc);
+  // Register tables: mate.registers(deviceType) -> [{ name, address, scale, unit, ... }]
+  m.Set("registers", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          auto table = mate::registerTable(static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value()));
+          Napi::Array a = Napi::Array::New(info.Env(), table.size());
+          for (size_t i = 0; i < table.size(); ++i) a.Set(static_cast<uint32_t>(i), registerToJs(info.Env(), table[i]));
+          return a;
+        }));
+  // mate.registerValue(deviceType, name, raw) -> number; mate.registerRaw(deviceType, name, value) -> raw
+  m.Set("registerValue", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          const mate::RegisterSpec* r = mate::findRegister(static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value()),
+                                                           info[1].As<Napi::String>().Utf8Value());
+          if (!r) return throwValidation(info.Env(), validationError("unknown register", "EINVAL"));
+          return Napi::Number::New(info.Env(), mate::registerValue(*r, static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value())));
+        }));
+  m.Set("registerRaw", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          const mate::RegisterSpec* r = mate::findRegister(static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value()),
+                                                           info[1].As<Napi::String>().Utf8Value());
+          if (!r) return throwValidation(info.Env(), validationError("unknown register", "EINVAL"));
+          uint16_t raw = 0;
+          if (Error e = mate::registerRaw(*r, info[2].As<Napi::Number>().DoubleValue(), raw)) return throwValidation(info.Env(), e);
+          return Napi::Number::New(info.Env(), raw);
+        }));
+  exports.Set("mate", m);
+}
+
+}  // namespace fl::node

@@ -1,0 +1,53 @@
+#include "session/mate_bus.hpp"
+
+#include "mate/pjon.hpp"
+
+namespace fl::session {
+
+void MateBus::execute(const mate::Command& cmd, Done done, int retries) {
+  if (Error e = mate::validate(cmd)) {
+    done(e, {});
+    return;
+  }
+  attempt(std::make_shared<mate::Command>(cmd), retries < 0 ? opts_.retries : static_cast<unsigned>(retries), std::move(done));
+}
+
+void MateBus::attempt(std::shared_ptr<mate::Command> cmd, unsigned triesLeft, Done done) {
+  io::Transaction tx;
+  const bool bridge = opts_.pjonBridge;
+  tx.request = bridge ? mate::pjon::frame(mate::pjon::encodeCommand(*cmd)) : mate::encode(*cmd);
+  tx.timeout = opts_.timeout;
+  auto parsed = std::make_shared<mate::ParseResult>();
+  tx.framer = [cmd, parsed, bridge](const uint8_t* data, size_t len) {
+    *parsed = bridge ? mate::pjon::parseBridgeReply(*cmd, data, len) : mate::parseReply(*cmd, data, len);
+    io::FrameVerdict v;
+    v.status = parsed->verdict == mate::Verdict::Complete  ? io::FrameStatus::Complete
+               : parsed->verdict == mate::Verdict::Invalid ? io::FrameStatus::Invalid
+                                                           : io::FrameStatus::NeedMore;
+    v.error = parsed->error;
+    return v;
+  };
+  tx.onDeadline = [cmd, bridge](const uint8_t* data, size_t len) {
+    return bridge ? mate::pjon::bridgeDeadlineError(*cmd, data, len) : mate::deadlineError(*cmd, data, len);
+  };
+  std::weak_ptr<MateBus> weak = shared_from_this();
+  tx.done = [weak, cmd, parsed, triesLeft, done](const Error& e, const Bytes&) {
+    auto self = weak.lock();
+    if (!self) {
+      done(e ? e : Error(ErrorKind::Connection, "ECLOSED", "bus closed"), {});
+      return;
+    }
+    // Timeouts and damaged replies are retried (pymate issues #23/#24: home-made adapters);
+    // a device's "invalid command" is an answer, not a transmission fault.
+    const bool retryable = e && (e.kind == ErrorKind::Timeout || e.kind == ErrorKind::Protocol);
+    if (retryable && triesLeft > 0 && self->channel_->state() == io::LinkState::Open) {
+      ++self->retriesUsed_;
+      self->attempt(cmd, triesLeft - 1, done);
+      return;
+    }
+    done(e, parsed->reply);
+  };
+  channel_->submit(std::move(tx));
+}
+
+}  // namespace fl::session
