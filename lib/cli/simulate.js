@@ -39,8 +39,39 @@ Example:
   fieldlink simulate modbus --tcp 5020 --units 1,2 --fault 2:slow:800
 `;
 
+const M307_USAGE = `usage: fieldlink simulate m307 [options]
+
+Simulates an M307 Temperature Guard (60-byte binary records over TCP, like the real unit's
+Lantronix device server on port 10001). One client at a time unless --multi-client.
+
+transport:
+  --port PORT             TCP port (default 10001; 0 picks a free port)
+  --host HOST             address to listen on (default 127.0.0.1)
+  --multi-client          serve several clients at once (the real device refuses a second)
+
+device:
+  --records N             pre-fill the log with N records (default 4000, the capacity)
+  --rate MIN              log interval in minutes, 0..255 (default 5)
+  --log-echo              send a 60-byte echo before the log stream (the guide shows none)
+  --resolution 0.1|1      temperature resolution (status byte 58 = 10 or 1; default 0.1)
+  --unit C|F              temperature unit (user record 1 byte 28; default C)
+  --no-drift              keep readings fixed (default: slow daily swing and noise)
+  --seed N                seed for drift, made-up log history and garbage (repeatable runs)
+  --fault MODE[:ARG]      misbehave (repeatable). MODE: split[:segment bytes], slow[:ms],
+                          drop[:after bytes], silent, verify-mismatch[:offset], garbage,
+                          refuse-second (on unless --multi-client)
+
+output:
+  -q, --quiet             do not log connections and requests
+  -h, --help              this text
+
+Example:
+  fieldlink simulate m307 --port 10001 --records 500 --fault split:5
+`;
+
 const SIMULATORS = {
   modbus: { summary: 'Modbus RTU T/H sensors (XY-MD02 / SHT20 family)', usage: MODBUS_USAGE, run: runModbus },
+  m307: { summary: 'M307 Temperature Guard (binary records over TCP)', usage: M307_USAGE, run: runM307 },
 };
 
 const USAGE = `usage: fieldlink simulate <family> [options]
@@ -241,6 +272,150 @@ async function runModbus(args, io) {
   });
 }
 
+const M307_FAULT_ARG = {
+  split: ['segment', 1, 65535],
+  slow: ['delayMs', 0, 600000],
+  drop: ['afterBytes', 0, 1000000],
+  'verify-mismatch': ['offset', 4, 59],
+};
+
+function parseM307Fault(text, FAULT_MODES) {
+  const [mode, arg, extra] = String(text).split(':');
+  if (!FAULT_MODES.includes(mode) || extra != null) {
+    throw new UsageError(`--fault ${text}: expected MODE[:ARG], MODE one of ${FAULT_MODES.join(', ')}`);
+  }
+  const opts = {};
+  if (arg != null && arg !== '') {
+    const spec = M307_FAULT_ARG[mode];
+    if (!spec) throw new UsageError(`--fault ${text}: mode ${mode} takes no argument`);
+    opts[spec[0]] = parseNumber(`--fault ${mode} argument`, arg, spec[1], spec[2]);
+  }
+  return { mode, opts };
+}
+
+const M307_COMMANDS = {
+  status: () => 'read status',
+  readRecord: (r) => `read user record ${r.record}`,
+  writeRecord: (r) => `write user record ${r.record}`,
+  setClock: () => 'store date/time',
+  readClock: () => 'read date/time',
+  readLog: (r) => `read log${r.request[4] === 0x01 ? ' (reset pointer)' : ''}`,
+  unknown: (r, hex) => `unknown command ${hex(r.request.subarray(0, 4))}`,
+};
+
+function describeM307Request(r, hex) {
+  let what = M307_COMMANDS[r.command](r, hex);
+  if (r.detail) what += `: ${r.detail}`;
+  let result;
+  if (r.outcome === 'reply') {
+    result = r.reply.length <= 60 ? `-> ${hex(r.reply)}` : `-> ${r.reply.length} bytes`;
+  } else if (r.outcome === 'silent') {
+    result = '(silent)';
+  } else {
+    result = '(no reply)';
+  }
+  const faults = r.faults.length ? ` [fault ${r.faults.join(', ')}]` : '';
+  return `${what} ${result}${faults}`;
+}
+
+async function runM307(args, io) {
+  const { M307Simulator, FAULT_MODES, serveTcp, hex } = require('../sim/m307');
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'multi-client': { type: 'boolean' },
+        records: { type: 'string' },
+        rate: { type: 'string' },
+        'log-echo': { type: 'boolean' },
+        resolution: { type: 'string' },
+        unit: { type: 'string' },
+        'no-drift': { type: 'boolean' },
+        seed: { type: 'string' },
+        fault: { type: 'string', multiple: true },
+        quiet: { type: 'boolean', short: 'q' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err.message);
+  }
+  if (values.help) {
+    io.stdout.write(M307_USAGE);
+    return 0;
+  }
+  const port = values.port != null ? parseNumber('--port', values.port, 0, 65535) : 10001;
+  const records = values.records != null ? parseNumber('--records', values.records, 0, 4000) : 4000;
+  const rate = values.rate != null ? parseNumber('--rate', values.rate, 0, 255) : 5;
+  if (records > 0 && rate === 0) throw new UsageError('--records needs a log rate of at least 1 minute');
+  let resolution = 0.1;
+  if (values.resolution != null) {
+    if (values.resolution !== '0.1' && values.resolution !== '1') throw new UsageError('--resolution must be 0.1 or 1');
+    resolution = Number(values.resolution);
+  }
+  const unit = values.unit == null ? 'C' : String(values.unit).toUpperCase();
+  if (unit !== 'C' && unit !== 'F') throw new UsageError('--unit must be C or F');
+  const seed = values.seed != null ? parseNumber('--seed', values.seed, 0, 0xffffffff) : undefined;
+  const faults = (values.fault || []).map((f) => parseM307Fault(f, FAULT_MODES));
+
+  const sim = new M307Simulator({
+    logRecords: records,
+    logRate: rate,
+    logEcho: !!values['log-echo'],
+    resolution,
+    unit,
+    drift: !values['no-drift'],
+    seed,
+    refuseSecond: !values['multi-client'],
+  });
+  for (const f of faults) {
+    if (f.mode === 'refuse-second' && values['multi-client']) {
+      throw new UsageError('--fault refuse-second contradicts --multi-client');
+    }
+    sim.setFault(f.mode, f.opts);
+  }
+
+  const out = io.stdout;
+  const srv = await serveTcp(sim, { host: values.host || '127.0.0.1', port });
+  const d = sim.describe();
+  const fmt = (s) => (s.raw / (d.resolution === 0.1 ? 10 : 1)).toFixed(d.resolution === 0.1 ? 1 : 0);
+  out.write(`fieldlink m307 simulator: "${d.name}" serial ${d.serial}, clock ${d.clock}\n`);
+  out.write(`  probe 1 ${fmt(d.inputs.temp1)} ${d.unit}  probe 2 ${fmt(d.inputs.temp2)} ${d.unit}  `
+    + `internal ${fmt(d.inputs.internal)} ${d.unit}  ${(d.inputs.humidity.raw / 10).toFixed(1)} %RH  `
+    + `battery ${d.battery.toFixed(2)} V\n`);
+  out.write(`  log: ${d.logCount} record(s), every ${d.logRate} min${sim.logEcho ? ', echo before the stream' : ''}\n`);
+  out.write(`  faults: ${d.faults.length ? d.faults.map((f) => f.mode).join(', ') : 'none'}\n`);
+  out.write(`listening on ${srv.url} (${srv.host}:${srv.port})\n`);
+
+  if (!values.quiet) {
+    sim.on('connect', (e) => out.write(`${timestamp()} ${e.port} connected\n`));
+    sim.on('refused', (e) => out.write(`${timestamp()} ${e.port} refused (one client at a time)\n`));
+    sim.on('disconnect', (e) => out.write(`${timestamp()} ${e.port} disconnected\n`));
+    sim.on('request', (r) => out.write(`${timestamp()} ${r.port} ${describeM307Request(r, hex)}\n`));
+  }
+  out.write('press Ctrl-C to stop\n');
+
+  return new Promise((resolve) => {
+    const stop = (signal) => {
+      process.removeListener('SIGINT', onInt);
+      process.removeListener('SIGTERM', onTerm);
+      srv.close().catch(() => {}).then(() => {
+        sim.close();
+        if (!values.quiet) out.write(`stopped (${signal})\n`);
+        resolve(0);
+      });
+    };
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+}
+
 async function run(args, io) {
   const [family, ...rest] = args;
   if (family == null || family === '--help' || family === '-h' || family === 'help') {
@@ -264,10 +439,11 @@ async function run(args, io) {
 }
 
 module.exports = {
-  summary: 'run a device simulator (modbus)',
+  summary: 'run a device simulator (modbus, m307)',
   usage: USAGE,
   run,
   SIMULATORS,
   parseUnits,
   parseFault,
+  parseM307Fault,
 };

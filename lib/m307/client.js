@@ -154,9 +154,44 @@ class M307Client extends EventEmitter {
     this._closed = false;
     this._status = null;
     this._state = 'connecting';
+    this._opens = 0;
     this._native = new native.NativeM307(opts, (state, error, retryIn) => {
       this._state = state;
+      if (state === 'open') this._opens += 1;
       this.emit('state', { state, error: error || null, retryIn });
+    });
+    // Every request goes through _call: a request that meets a lost connection waits for
+    // the reconnect (up to `timeout`) and is tried once more, so an idle-timeout disconnect
+    // of the device server does not surface as an error.
+    for (const name of ['readStatus', 'readFields', 'updateFields', 'readClock', 'setClock', 'readUserRecord', 'writeUserRecord']) {
+      const fn = this._native[name].bind(this._native);
+      this[`_${name}`] = (...a) => this._call(() => fn(...a));
+    }
+  }
+
+  async _call(fn) {
+    const opensBefore = this._opens;
+    try {
+      return await fn();
+    } catch (err) {
+      if (this._closed || !(err instanceof FieldlinkError) || !['ENOTCONNECTED', 'ECONNLOST'].includes(err.code)) throw err;
+      if (this._opens === opensBefore && !(await this._nextOpen(this.options.timeout))) throw err;
+      return fn();
+    }
+  }
+
+  _nextOpen(ms) {
+    return new Promise((resolve) => {
+      const onState = ({ state }) => {
+        if (state === 'open' || state === 'closed') finish(state === 'open');
+      };
+      const timer = setTimeout(() => finish(false), ms);
+      const finish = (ok) => {
+        clearTimeout(timer);
+        this.removeListener('state', onState);
+        resolve(ok);
+      };
+      this.on('state', onState);
     });
   }
 
@@ -166,7 +201,7 @@ class M307Client extends EventEmitter {
 
   // --- status ---
   async readStatus() {
-    const s = await this._native.readStatus();
+    const s = await this._readStatus();
     delete s.rawRecord;
     this._status = s;
     return s;
@@ -197,7 +232,7 @@ class M307Client extends EventEmitter {
 
   // --- identification (record 1) ---
   async getDeviceInfo() {
-    return this._native.readFields(1);
+    return this._readFields(1);
   }
 
   /** Partial update: only the named fields change. Returns the stored info. */
@@ -211,12 +246,12 @@ class M307Client extends EventEmitter {
       else throw new ValidationError(`info has no field "${k}" (known: deviceName, unitOfMeasure)`, 'EINVAL', { argument: k });
     }
     if (Object.keys(fields).length === 0) throw new ValidationError('info names nothing to change', 'EINVAL', { argument: 'info' });
-    return (await this._native.updateFields(1, fields)).after;
+    return (await this._updateFields(1, fields)).after;
   }
 
   // --- names (records 2, 3, 5) ---
   async _names(record, a, b) {
-    const f = await this._native.readFields(record);
+    const f = await this._readFields(record);
     return [f[a], f[b]];
   }
 
@@ -227,7 +262,7 @@ class M307Client extends EventEmitter {
     if (x !== undefined) fields[a] = x;
     if (y !== undefined) fields[b] = y;
     if (Object.keys(fields).length === 0) throw new ValidationError('give at least one name', 'EINVAL', { argument: labels[0] });
-    const r = await this._native.updateFields(record, fields);
+    const r = await this._updateFields(record, fields);
     return [r.after[a], r.after[b]];
   }
 
@@ -258,7 +293,7 @@ class M307Client extends EventEmitter {
 
   // --- limits and calibration (record 0) ---
   async getSensorLimits() {
-    return limitsFromFields(await this._native.readFields(0));
+    return limitsFromFields(await this._readFields(0));
   }
 
   /**
@@ -266,13 +301,13 @@ class M307Client extends EventEmitter {
    * their values (read-modify-write, then verified). Values are the device's raw integers.
    */
   async setSensorLimits(limits) {
-    const r = await this._native.updateFields(0, fieldsFromLimits(limits));
+    const r = await this._updateFields(0, fieldsFromLimits(limits));
     return limitsFromFields(r.after);
   }
 
   // --- settings (record 4) ---
   async getDeviceSettings() {
-    const f = await this._native.readFields(4);
+    const f = await this._readFields(4);
     return {
       relayLogic: f.relayLogic,
       alarmReminderDelay: f.alarmReminderDelay,
@@ -295,7 +330,7 @@ class M307Client extends EventEmitter {
       }
     }
     if (Object.keys(fields).length === 0) throw new ValidationError('settings names nothing to change', 'EINVAL', { argument: 'settings' });
-    await this._native.updateFields(4, fields);
+    await this._updateFields(4, fields);
     return this.getDeviceSettings();
   }
 
@@ -305,14 +340,14 @@ class M307Client extends EventEmitter {
     if (!(date instanceof Date) || Number.isNaN(date.getTime())) v.fail('date', 'a valid Date', date, 'EINVAL');
     v.integer('logRateMinutes', logRateMinutes, 1, 60);
     v.integer('year', date.getFullYear(), 2000, 2099);
-    const c = await this._native.setClock({
+    const c = await this._setClock({
       year: date.getFullYear(), month: date.getMonth() + 1, day: date.getDate(), hour: date.getHours(), minute: date.getMinutes(),
     }, logRateMinutes);
     return { datetime: toDate(c), logRateMinutes: c.logRateMinutes, totalRecords: c.totalRecords };
   }
 
   async getLogInfo() {
-    const c = await this._native.readClock();
+    const c = await this._readClock();
     return { datetime: toDate(c), logRateMinutes: c.logRateMinutes, totalRecords: c.totalRecords, dayOfWeek: c.dayOfWeek };
   }
 
@@ -385,7 +420,7 @@ class M307Client extends EventEmitter {
   // --- raw user records ---
   readUserRecord(n) {
     v.integer('record', n, 0, 5);
-    return this._native.readUserRecord(n);
+    return this._readUserRecord(n);
   }
 
   /** Writes a whole 60-byte record (bytes 4..59 are stored) and verifies the reply. */
@@ -393,7 +428,7 @@ class M307Client extends EventEmitter {
     v.integer('record', n, 0, 5);
     if (!Buffer.isBuffer(data) && !(data instanceof Uint8Array)) v.fail('data', 'a 60-byte Buffer', data, 'EINVAL');
     if (data.length !== 60) v.fail('data', 'exactly 60 bytes long', `${data.length} bytes`);
-    return this._native.writeUserRecord(n, Buffer.from(data));
+    return this._writeUserRecord(n, Buffer.from(data));
   }
 
   stats() {
