@@ -188,3 +188,227 @@ export interface PortInfo {
 }
 
 export function listPorts(): Promise<PortInfo[]>;
+
+// ---------------------------------------------------------------------------------------
+// M307 Temperature Guard
+
+/** number; null = no sensor / failed; Infinity = open circuit; -Infinity = shorted. */
+export type M307Reading = number | null;
+
+export interface M307Input {
+  reading: M307Reading;
+  readingStatus: 'value' | 'no-sensor' | 'open-circuit' | 'shorted' | 'failed';
+  raw: number;
+  /** Minutes out of limits. */
+  timeOutOfLimits: number;
+  inAlarm: boolean;
+}
+export interface M307Door { state: 'open' | 'closed'; timeOutOfLimits: number; inAlarm: boolean; raw: number }
+export interface M307Status {
+  temperatureSensor1: M307Input;
+  temperatureSensor2: M307Input;
+  internalTemperature: M307Input;
+  internalHumidity: M307Input;
+  door1: M307Door;
+  door2: M307Door;
+  mainPower: boolean;
+  mainPowerRaw: number;
+  batteryVoltage: number;
+  temperatureResolution: 0.1 | 1;
+  temperatureUnit: 'C' | 'F' | '?';
+}
+export interface M307Limit { lowerLimit?: number; upperLimit?: number; timeDelay?: number }
+export interface M307Limits {
+  tempSensor1?: M307Limit; tempSensor2?: M307Limit; internalTemp?: M307Limit; internalHumidity?: M307Limit;
+  door1TimeDelay?: number; door2TimeDelay?: number;
+  tempSensor1Correction?: number; tempSensor2Correction?: number; internalTempCorrection?: number; internalHumidityCorrection?: number;
+  input1Logic?: number | 'normally-open' | 'normally-closed' | 'water-sensor';
+  input2Logic?: number | 'normally-open' | 'normally-closed' | 'water-sensor';
+}
+export interface M307Settings { relayLogic?: 0 | 1; alarmReminderDelay?: number; buzzerEnabled?: boolean; twoStageDoorAlarmDelay?: number }
+export interface M307DeviceInfo { deviceName: string; unitOfMeasure: 'C' | 'F' | ''; macAddress: string; serialNumber: string }
+export interface M307LogInfo { datetime: Date | null; logRateMinutes: number; totalRecords: number }
+export interface M307LogRecord {
+  datetime: Date | null;
+  temp1: M307Reading; temp2: M307Reading; internalTemp: M307Reading; internalHumidity: M307Reading;
+  door1State: 'open' | 'closed'; door2State: 'open' | 'closed'; powerStatus: boolean; flags: number;
+}
+export interface M307Options {
+  port?: number; timeout?: number; connectTimeout?: number; logIdleTimeout?: number;
+  reconnectMinDelay?: number; reconnectMaxDelay?: number;
+}
+
+export class M307Client extends EventEmitter {
+  static connect(host: string, options?: M307Options): Promise<M307Client>;
+  readonly host: string;
+  readonly port: number;
+  readonly state: LinkState;
+  readStatus(): Promise<M307Status>;
+  getTemperature(sensor?: 1 | 2 | 'internal'): Promise<M307Reading>;
+  getHumidity(): Promise<M307Reading>;
+  getDoorState(door?: 1 | 2): Promise<'open' | 'closed'>;
+  getBatteryVoltage(): Promise<number>;
+  getPowerStatus(): Promise<boolean>;
+  getDeviceInfo(): Promise<M307DeviceInfo>;
+  setDeviceInfo(info: { deviceName?: string; unitOfMeasure?: 'C' | 'F' }): Promise<M307DeviceInfo>;
+  getTemperatureSensorNames(): Promise<[string, string]>;
+  setTemperatureSensorNames(name1?: string, name2?: string): Promise<[string, string]>;
+  getDoorSensorNames(): Promise<[string, string]>;
+  setDoorSensorNames(name1?: string, name2?: string): Promise<[string, string]>;
+  getInternalSensorNames(): Promise<[string, string]>;
+  setInternalSensorNames(temperatureName?: string, humidityName?: string): Promise<[string, string]>;
+  getSensorLimits(): Promise<Required<M307Limits>>;
+  setSensorLimits(limits: M307Limits): Promise<Required<M307Limits>>;
+  getDeviceSettings(): Promise<Required<M307Settings>>;
+  setDeviceSettings(settings: M307Settings): Promise<Required<M307Settings>>;
+  setLogDatetime(date?: Date, logRateMinutes?: number): Promise<M307LogInfo>;
+  getLogInfo(): Promise<M307LogInfo & { dayOfWeek: number }>;
+  readLog(options?: {
+    resetPointer?: boolean;
+    onRecord?: (r: M307LogRecord) => void;
+    onProgress?: (p: { received: number; total: number; percent: number | null }) => void;
+    signal?: AbortSignal;
+  }): Promise<M307LogRecord[]>;
+  logRecords(options?: { resetPointer?: boolean; signal?: AbortSignal }): AsyncGenerator<M307LogRecord>;
+  readUserRecord(n: 0 | 1 | 2 | 3 | 4 | 5): Promise<Buffer>;
+  writeUserRecord(n: 0 | 1 | 2 | 3 | 4 | 5, data: Buffer | Uint8Array): Promise<Buffer>;
+  stats(): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+  static bytesToInt16(msb: number, lsb: number): number;
+  static int16ToBytes(value: number): [number, number];
+  static bcdToInt(b: number): number | null;
+  static intToBcd(n: number): number;
+  static parseTemperature(msb: number, lsb: number, resolution?: 0.1 | 1): M307Reading;
+  static parseHumidity(msb: number, lsb: number): M307Reading;
+}
+
+export const m307: {
+  decodeStatus(buf60: Buffer): M307Status;
+  decodeClock(buf60: Buffer): { year: number; month: number; day: number; hour: number; minute: number; second: number; dayOfWeek: number; valid: boolean; logRateMinutes: number; totalRecords: number };
+  decodeLogRecord(buf15: Buffer, resolution?: 0.1 | 1): Record<string, unknown>;
+  decodeUserRecord(buf60: Buffer, n: number): Record<string, string | number>;
+  bcdToInt(b: number): number | null;
+  intToBcd(n: number): number;
+  decodeHour(b: number): number | null;
+  encodeHour(hour24: number): number;
+};
+
+export const M307Error: typeof FieldlinkError;
+export const M307ConnectionError: typeof ConnectionError;
+export const M307CommandError: typeof DeviceError;
+export const M307ValidationError: typeof ValidationError;
+
+// ---------------------------------------------------------------------------------------
+// Outback MATE bus
+
+export type WithUnits<T> = T & { units: Record<string, string>; format(field: string): string };
+
+export interface MxStatus {
+  pvCurrent: number; batteryCurrent: number; chargerCurrentTenths: number; kilowattHours: number; ampHours: number;
+  ampHoursValid: boolean; pvVoltage: number; batteryVoltage: number;
+  chargerMode: 'silent' | 'float' | 'bulk' | 'absorb' | 'equalize' | 'unknown'; chargerModeRaw: number;
+  auxMode: number; auxManual: boolean; auxOn: boolean; errors: string[]; errorsRaw: number; raw?: string;
+}
+export interface MxLogPage {
+  day: number; peakAmps: number; batteryMax: number; batteryMin: number; kilowattHours: number; ampHours: number;
+  peakPvVoltage: number; absorbMinutes: number; floatMinutes: number; peakKilowatts: number; raw?: string;
+}
+export interface FxStatus {
+  inverterCurrent: number; chargerCurrent: number; buyCurrent: number; sellCurrent: number;
+  acInputVoltage: number; acOutputVoltage: number; operationalMode: string; operationalModeRaw: number;
+  acMode: 'no-ac' | 'ac-drop' | 'ac-use' | 'unknown'; acModeRaw: number; batteryVoltage: number;
+  is230V: boolean; auxOn: boolean; misc: number; errors: string[]; errorsRaw: number; warnings: string[]; warningsRaw: number; raw?: string;
+}
+export interface DcShunt { current: number; power: number; kilowattHoursToday: number; ampHoursToday: number }
+export interface DcStatus {
+  pages: number; shuntA: DcShunt; shuntB: DcShunt; shuntC: DcShunt; batteryVoltage: number; stateOfCharge: number;
+  chargeParamsMet: boolean; flags: number; inCurrent: number; outCurrent: number; batteryCurrent: number;
+  inPower: number; outPower: number; batteryPower: number; todayInAh: number; todayOutAh: number; todayBatteryAh: number;
+  todayInKwh: number; todayOutKwh: number; todayBatteryKwh: number; daysSinceFull: number; minSocToday: number;
+  netAh: number; netKwh: number; raw?: string;
+}
+export interface MateRegister { name: string; address: number; scale: number; unit: string; offset: number; signed: boolean; readable: boolean; writable: boolean; evidence: string; note: string }
+export interface MateRegisterValue { name: string; value: number; raw: number; address: number; unit: string; evidence: string }
+
+declare class MateDevice {
+  readonly bus: MateBus;
+  readonly port: number;
+  readonly type: 'mx' | 'fx' | 'dc';
+  readonly registers: MateRegister[];
+  read(name: string): Promise<WithUnits<MateRegisterValue>>;
+  readRaw(address: number): Promise<number>;
+  write(name: string, value: number): Promise<number>;
+  firmware(): Promise<string>;
+}
+export class MxDevice extends MateDevice {
+  getStatus(): Promise<WithUnits<MxStatus>>;
+  /** 0 = today, -1 = yesterday ... -127. */
+  getLogPage(day?: number): Promise<WithUnits<MxLogPage>>;
+}
+export type FxControl = 'inverter' | 'acIn' | 'charger' | 'aux' | 'eq';
+export class FxDevice extends MateDevice {
+  getStatus(): Promise<WithUnits<FxStatus>>;
+  getErrors(): Promise<string[]>;
+  getWarnings(): Promise<string[]>;
+  getControls(): Promise<Record<FxControl, string | number>>;
+  setControl(control: 'inverter', value: 'off' | 'search' | 'on'): Promise<string>;
+  setControl(control: 'acIn', value: 'drop' | 'use'): Promise<string>;
+  setControl(control: 'charger' | 'aux' | 'eq', value: 'off' | 'auto' | 'on'): Promise<string>;
+}
+export class DcDevice extends MateDevice {
+  getStatus(options?: { pages?: 1 | 2 | 3 | 4 | 5 | 6 }): Promise<WithUnits<DcStatus>>;
+  resetDailyMinimum(): Promise<number>;
+  resetDailyMaximum(): Promise<number>;
+}
+export interface MateBusOptions {
+  parityMode?: 'auto' | 'mark-space' | 'odd-even';
+  transport?: 'serial' | 'pjon';
+  timeout?: number; retries?: number; allowControl?: boolean;
+  serialDriver?: 'auto' | 'libserialport' | 'termios';
+  interFrameDelay?: number; baudRate?: number; reconnectMinDelay?: number; reconnectMaxDelay?: number;
+}
+export interface MateScanEntry { port: number; type: 'hub' | 'mx' | 'fx' | 'dc' | string; typeId: number; firmware?: string }
+export class MateBus extends EventEmitter {
+  static open(path: string, options?: MateBusOptions): Promise<MateBus>;
+  readonly path: string;
+  readonly state: LinkState;
+  parityMode: 'mark-space' | 'odd-even' | 'pjon';
+  readonly allowControl: boolean;
+  readRegister(port: number, address: number): Promise<number>;
+  writeRegister(port: number, address: number, value: number): Promise<number>;
+  status(port: number, page: number, param?: number): Promise<{ byte0: number; value: number; payload: Buffer }>;
+  scan(options?: { firmware?: boolean; onProgress?: (p: { port: number; of: number; found: MateScanEntry | null }) => void }): Promise<MateScanEntry[]>;
+  find(type: 'mx'): Promise<MxDevice>;
+  find(type: 'fx'): Promise<FxDevice>;
+  find(type: 'dc'): Promise<DcDevice>;
+  device(port: number, type: 'mx' | 'fx' | 'dc'): MxDevice | FxDevice | DcDevice;
+  mx(port?: number): MxDevice;
+  fx(port?: number): FxDevice;
+  dc(port?: number): DcDevice;
+  startMasterDuties(options?: { timeInterval?: number; dateInterval?: number; temperatureInterval?: number; now?: () => Date }): () => void;
+  stopMasterDuties(): void;
+  parityTrace(): Promise<{ mode: string; packets: Array<Array<{ parity: 'mark' | 'space' | 'odd' | 'even'; bytes: number }>> }>;
+  stats(): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export const mate: {
+  decode: {
+    mxStatus(buf: Buffer): WithUnits<MxStatus>;
+    fxStatus(buf: Buffer): WithUnits<FxStatus>;
+    mxLogPage(buf: Buffer): WithUnits<MxLogPage>;
+    dcStatus(buf78: Buffer): WithUnits<DcStatus>;
+    time(raw: number): { hour: number; minute: number; second: number };
+    date(raw: number): { year: number; month: number; day: number };
+  };
+  encode: {
+    command(port: number, type: number, address: number, value: number): Buffer;
+    time(hour: number, minute: number, second: number): number;
+    date(year: number, month: number, day: number): number;
+  };
+  registers(device: 'mx' | 'fx' | 'dc'): MateRegister[];
+  format(value: number, unit: string): string;
+  DEVICE_TYPES: { hub: 1; fx: 2; mx: 3; dc: 4 };
+};

@@ -50,3 +50,34 @@ async function main(): Promise<void> {
 }
 
 void main;
+
+import { M307Client, MateBus, mate, m307, M307Status } from '../../lib';
+
+async function devices(): Promise<void> {
+  const m = await M307Client.connect('192.168.1.100', { port: 10001, timeout: 5000 });
+  const s: M307Status = await m.readStatus();
+  const t: number | null = s.temperatureSensor1.reading;
+  const door: 'open' | 'closed' = s.door1.state;
+  await m.setSensorLimits({ tempSensor1: { lowerLimit: -20, upperLimit: 5, timeDelay: 15 }, door1TimeDelay: 5 });
+  await m.setDeviceSettings({ buzzerEnabled: false });
+  const recs = await m.readLog({ resetPointer: true, onProgress: (p) => void p.percent });
+  for await (const r of m.logRecords()) void r.temp1;
+  // @ts-expect-error sensor 3 does not exist
+  await m.getTemperature(3);
+  const bus = await MateBus.open('/dev/ttyUSB0', { parityMode: 'auto', timeout: 100, retries: 2 });
+  const found = await bus.scan();
+  const mx = await bus.find('mx');
+  const st = await mx.getStatus();
+  const v: string = st.format('batteryVoltage');
+  const page = await mx.getLogPage(-1);
+  const fx = await bus.find('fx');
+  await fx.setControl('inverter', 'search');
+  // @ts-expect-error 'search' is not an acIn value
+  await fx.setControl('acIn', 'search');
+  const dc = await bus.find('dc');
+  const soc: number = (await dc.getStatus()).stateOfCharge;
+  const decoded = mate.decode.mxStatus(Buffer.alloc(13));
+  const hour: number | null = m307.decodeHour(0x72);
+  void [t, door, recs, found, v, page, soc, decoded, hour];
+}
+void devices;
