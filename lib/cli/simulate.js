@@ -72,6 +72,7 @@ Example:
 const SIMULATORS = {
   modbus: { summary: 'Modbus RTU T/H sensors (XY-MD02 / SHT20 family)', usage: MODBUS_USAGE, run: runModbus },
   m307: { summary: 'M307 Temperature Guard (binary records over TCP)', usage: M307_USAGE, run: runM307 },
+  mate: { summary: 'Outback MATE bus: hub, MX, FX, FLEXnet DC (pty)', get usage() { return require('../sim/mate/cli').MATE_USAGE; }, run: runMate },
 };
 
 const USAGE = `usage: fieldlink simulate <family> [options]
@@ -416,6 +417,11 @@ async function runM307(args, io) {
   });
 }
 
+// The MATE family lives in lib/sim/mate/cli.js; it gets this file's helpers.
+function runMate(args, io) {
+  return require('../sim/mate/cli').runMate(args, io, { UsageError, parseNumber, timestamp });
+}
+
 async function run(args, io) {
   const [family, ...rest] = args;
   if (family == null || family === '--help' || family === '-h' || family === 'help') {
@@ -439,7 +445,7 @@ async function run(args, io) {
 }
 
 module.exports = {
-  summary: 'run a device simulator (modbus, m307)',
+  summary: 'run a device simulator (modbus, m307, mate)',
   usage: USAGE,
   run,
   SIMULATORS,

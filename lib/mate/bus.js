@@ -103,7 +103,7 @@ class MxDevice extends MateDevice {
     v.integer('day', day, -127, 0);
     const r = await this.bus._command(this.port, CMD.log, 0x0000, -day);
     const page = mate.decode.mxLogPage(r.payload);
-    page.day = -page.day;
+    page.day = page.day === 0 ? 0 : -page.day;
     page.raw = r.payload.toString('hex');
     return page;
   }
@@ -354,7 +354,11 @@ class MateBus extends EventEmitter {
     this.stopMasterDuties();
     const run = (name, fn) => async () => {
       try {
-        if (!this._devices) await this.scan();
+        if (!this._devices) {
+          // One scan for all duties that start together.
+          this._dutyScan ??= this.scan().finally(() => { this._dutyScan = null; });
+          await this._dutyScan;
+        }
         await fn();
         this.emit('duty', name);
       } catch (err) {
