@@ -168,6 +168,18 @@ class ModbusBus extends EventEmitter {
     return this._native.writeMultiple(unit, address, values);
   }
 
+  /**
+   * Sends `request` as it is (or nothing, to listen) and resolves with every byte that
+   * arrived until `quietMs` of silence or `timeoutMs`. For diagnostics: no framing, no CRC.
+   */
+  rawExchange(request, { timeoutMs = 500, quietMs = 50 } = {}) {
+    if (request !== null && !Buffer.isBuffer(request)) v.fail('request', 'a Buffer or null', request, 'EINVAL');
+    if (request && request.length > 512) v.fail('request', 'at most 512 bytes', `${request.length} bytes`);
+    v.integer('timeoutMs', timeoutMs, 1, 60000);
+    v.integer('quietMs', quietMs, 0, 10000);
+    return this._native.raw(request, timeoutMs, quietMs);
+  }
+
   /** A sensor on this bus: bus.sensor(1, { profile: 'xy-md02' }). */
   sensor(unit, options = {}) {
     return new ModbusSensor(this, unit, options);

@@ -14,6 +14,11 @@ class Pty extends EventEmitter {
     this.closed = false;
   }
 
+  /** The baud rate the client set on its end of the pty (ptys keep speed, not parity). */
+  clientBaudRate() {
+    return this.closed ? null : this._native.baudRate();
+  }
+
   write(buf) {
     if (this.closed) return;
     this._native.write(Buffer.isBuffer(buf) ? buf : Buffer.from(buf));

@@ -150,7 +150,7 @@ void Channel::onBytes(const uint8_t* data, size_t n) {
     invalidError_ = v.error;
     const unsigned ep = epoch_;
     const uint64_t seq = txSeq_;
-    settleTimer_.expires_after(opts_.settle);
+    settleTimer_.expires_after(cur_.settle.count() >= 0 ? cur_.settle : opts_.settle);
     settleTimer_.async_wait([self = shared_from_this(), ep, seq](std::error_code ec) {
       if (ec || ep != self->epoch_ || seq != self->txSeq_ || !self->busy_) return;
       self->finish(self->invalidError_);
@@ -189,6 +189,10 @@ void Channel::startTransaction() {
   sentAt_ = Clock::now();
   const unsigned ep = epoch_;
   const uint64_t seq = ++txSeq_;
+  if (cur_.request.empty()) {  // listen only: nothing to send
+    armDeadline(Clock::now() + cur_.timeout);
+    return;
+  }
   link_->asyncWrite(cur_.request.data(), cur_.request.size(), [self = shared_from_this(), ep, seq](std::error_code ec, size_t) {
     if (ep != self->epoch_ || seq != self->txSeq_ || !self->busy_) return;
     if (ec) {

@@ -32,6 +32,8 @@ struct Transaction {
   // When true the deadline restarts whenever bytes arrive (a long stream: `timeout` is
   // then the longest silence allowed, not the whole transfer).
   bool idleTimeout = false;
+  // Quiet time after an Invalid verdict before the transaction ends; < 0: the channel's.
+  std::chrono::milliseconds settle{-1};
   // Called with every byte received since the request went out.
   std::function<FrameVerdict(const uint8_t*, size_t)> framer;
   // The error to report when the deadline passes with these bytes received.

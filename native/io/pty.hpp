@@ -28,6 +28,8 @@ class PtyEndpoint : public std::enable_shared_from_this<PtyEndpoint> {
   void start(DataHandler onData);
   void write(Bytes data);
   void close();
+  // The baud rate the client's termios holds (read from our slave fd), 0 if unknown.
+  int clientBaudRate() const;
 
  private:
   PtyEndpoint(asio::io_context& io) : master_(io) {}

@@ -66,7 +66,8 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
                        {InstanceMethod("open", &ModbusBusWrap::open), InstanceMethod("read", &ModbusBusWrap::read),
                         InstanceMethod("writeSingle", &ModbusBusWrap::writeSingle),
                         InstanceMethod("writeMultiple", &ModbusBusWrap::writeMultiple),
-                        InstanceMethod("stats", &ModbusBusWrap::stats), InstanceMethod("close", &ModbusBusWrap::close)});
+                        InstanceMethod("raw", &ModbusBusWrap::raw), InstanceMethod("stats", &ModbusBusWrap::stats),
+                        InstanceMethod("close", &ModbusBusWrap::close)});
   }
 
   // new NativeModbusBus(options, onState(state, error|null, retryInMs))
@@ -219,6 +220,48 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
     }
     return submit(env, modbus::Request::writeMultiple(static_cast<uint8_t>(std::min(u32(info, 0, "unit"), 255u)),
                                                        static_cast<uint16_t>(u32(info, 1, "address")), std::move(values)));
+  }
+
+  // raw(request: Buffer | null, timeoutMs, quietMs) -> Buffer: sends the bytes as they are
+  // (or nothing) and collects whatever arrives until `quietMs` of silence after the first
+  // byte, or `timeoutMs`. For diagnostics: the bytes are the evidence.
+  Napi::Value raw(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Bytes request;
+    if (info[0].IsBuffer()) {
+      auto b = info[0].As<Napi::Buffer<uint8_t>>();
+      if (b.Length() > 512) throw Napi::RangeError::New(env, "request must be at most 512 bytes");
+      request.assign(b.Data(), b.Data() + b.Length());
+    } else if (!info[0].IsNull() && !info[0].IsUndefined()) {
+      throw Napi::TypeError::New(env, "request must be a Buffer or null");
+    }
+    const double timeout = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 500;
+    const double quiet = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : 50;
+    if (!(timeout >= 1 && timeout <= 60000) || !(quiet >= 0 && quiet <= 10000))
+      throw Napi::RangeError::New(env, "timeoutMs must be 1..60000 and quietMs 0..10000");
+    auto p = std::make_shared<PendingPromise>(env);
+    Addon* addon = &addonOf(env);
+    auto ch = channel_;
+    asio::post(io::Engine::instance().context(), [ch, p, addon, request = std::move(request), timeout, quiet]() mutable {
+      io::Transaction tx;
+      tx.request = std::move(request);
+      tx.timeout = milliseconds(static_cast<long>(timeout));
+      tx.settle = milliseconds(static_cast<long>(quiet));
+      tx.framer = [](const uint8_t*, size_t len) {
+        io::FrameVerdict v;
+        if (len > 0) v.status = io::FrameStatus::Invalid;  // ends after the quiet time, with no error
+        return v;
+      };
+      tx.onDeadline = [](const uint8_t*, size_t) { return Error(); };
+      tx.done = [p, addon](const Error& e, const Bytes& got) {
+        addon->post([p, e, got](Napi::Env env) {
+          if (e) p->reject(env, e);
+          else p->resolve(env, Napi::Buffer<uint8_t>::Copy(env, got.data(), got.size()));
+        });
+      };
+      ch->submit(std::move(tx));
+    });
+    return p->deferred.Promise();
   }
 
   Napi::Value stats(const Napi::CallbackInfo& info) {

@@ -20,7 +20,8 @@ class PtyWrap : public Napi::ObjectWrap<PtyWrap> {
   static Napi::Function define(Napi::Env env) {
     return DefineClass(env, "NativePty",
                        {InstanceMethod("write", &PtyWrap::write), InstanceMethod("close", &PtyWrap::close),
-                        InstanceAccessor("path", &PtyWrap::path, nullptr), InstanceAccessor("link", &PtyWrap::link, nullptr)});
+                        InstanceAccessor("path", &PtyWrap::path, nullptr), InstanceAccessor("link", &PtyWrap::link, nullptr),
+                        InstanceMethod("baudRate", &PtyWrap::baudRate)});
   }
 
   explicit PtyWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PtyWrap>(info) {
@@ -79,6 +80,14 @@ class PtyWrap : public Napi::ObjectWrap<PtyWrap> {
   Napi::Value close(const Napi::CallbackInfo& info) {
     shutdown(info.Env());
     return info.Env().Undefined();
+  }
+
+  // The line speed the client set on its end (a pty keeps the speed, not the parity), so a
+  // simulator can ignore a client that talks at another baud rate, like a real device.
+  Napi::Value baudRate(const Napi::CallbackInfo& info) {
+    if (!pty_) return info.Env().Null();
+    int b = pty_->clientBaudRate();
+    return b > 0 ? Napi::Value(Napi::Number::New(info.Env(), b)) : info.Env().Null();
   }
 
   Napi::Value path(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), slave_); }

@@ -14,16 +14,26 @@ const { attachPty } = require('../transport');
  * The pty helper is loaded only when this is called.
  */
 function servePty(sim, opts = {}) {
-  let openPty;
-  try {
-    ({ openPty } = require('../pty'));
-  } catch (err) {
-    if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes("'../pty'")) {
-      return Promise.reject(new Error('the pseudo-terminal transport is not available (lib/sim/pty is missing)'));
-    }
-    throw err;
-  }
-  return attachPty(openPty, opts, (write, info) => sim.connect(write, { name: info.name }));
+  const { openPty } = require('../pty');
+  let pty = null;
+  const open = (o) => {
+    pty = openPty(o);
+    return pty;
+  };
+  // A pty keeps the line speed the client set (not its parity): like a real bus, units at
+  // another baud rate hear nothing. opts.followClientBaud = false turns this off.
+  const follow = opts.followClientBaud !== false;
+  return attachPty(open, opts, (write, info) => {
+    const port = sim.connect(write, { name: info.name });
+    return {
+      receive(buf) {
+        const baud = follow && pty ? pty.clientBaudRate() : null;
+        if (baud) sim.busBaudRate = baud;
+        port.receive(buf);
+      },
+      close: () => port.close(),
+    };
+  });
 }
 
 module.exports = {
