@@ -14,6 +14,7 @@
 //   ... nr.url ...; await nr.stop();
 // As a command (the demo):
 //   node scripts/lib/nodered.js --user-dir .demo/node-red --flow examples/x.json --port 1880
+//   (--flow may be repeated: the flows are merged into one, see mergeFlows)
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
@@ -79,6 +80,46 @@ function prepareUserDir({ userDir, host = '127.0.0.1', port, flows, logLevel, se
   JSON.parse(flowText); // refuse to start on a broken flow file
   fs.writeFileSync(path.join(dir, 'flows.json'), flowText);
   return { userDir: dir, settingsFile: path.join(dir, 'settings.js'), flowFile: path.join(dir, 'flows.json') };
+}
+
+// JSON with object keys sorted, so two copies of a node compare equal whatever their key order.
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Merges flow arrays into one (Node-RED runs one flow file; the demo runs several examples).
+ * A node id may appear more than once only for the same node (the examples share their ui-base
+ * and ui-theme config nodes by id): one copy is kept. Dashboard 2.0 serves one ui-base: any
+ * further ui-base is dropped and whatever named it (pages, notifications) names the first.
+ */
+function mergeFlows(flowArrays) {
+  const out = [];
+  const byId = new Map();
+  flowArrays.forEach((flows, i) => {
+    if (!Array.isArray(flows)) throw new Error(`flow ${i + 1} is not a JSON array of nodes`);
+    for (const n of flows) {
+      const prev = byId.get(n.id);
+      if (prev) {
+        if (canonical(prev) !== canonical(n)) throw new Error(`flow ${i + 1}: node id ${n.id} is already used by another node`);
+        continue;
+      }
+      byId.set(n.id, n);
+      out.push(n);
+    }
+  });
+  const bases = out.filter((n) => n.type === 'ui-base');
+  const renamed = new Map(bases.slice(1).map((b) => [b.id, bases[0].id]));
+  if (!renamed.size) return out;
+  return out.filter((n) => !renamed.has(n.id)).map((n) => {
+    const copy = { ...n };
+    for (const [k, v] of Object.entries(copy)) if (typeof v === 'string' && renamed.has(v)) copy[k] = renamed.get(v);
+    return copy;
+  });
 }
 
 function httpStatus(url) {
@@ -168,13 +209,15 @@ function parseArgs(argv) {
       return argv[++i];
     };
     if (a === '--user-dir') out.userDir = next();
-    else if (a === '--flow') out.flows = next();
+    else if (a === '--flow') out.flows = out.flows === undefined ? next() : [].concat(out.flows, next()); // repeatable
     else if (a === '--port') out.port = Number(next());
     else if (a === '--host') out.host = next();
     else if (a === '--log-level') out.logLevel = next();
     else throw new Error(`unknown option ${a}`);
   }
-  if (!out.userDir || !out.flows) throw new Error('usage: nodered.js --user-dir DIR --flow FLOW.json [--port N] [--host H] [--log-level L]');
+  if (!out.userDir || !out.flows) throw new Error('usage: nodered.js --user-dir DIR --flow FLOW.json [--flow MORE.json ...] [--port N] [--host H] [--log-level L]');
+  // Several --flow files: merged into one flow (see mergeFlows).
+  if (Array.isArray(out.flows)) out.flows = mergeFlows(out.flows.map((f) => JSON.parse(fs.readFileSync(f, 'utf8'))));
   return out;
 }
 
@@ -212,4 +255,4 @@ if (require.main === module) {
   );
 }
 
-module.exports = { startNodeRed, prepareUserDir, makeSettings, freePort, repoRoot };
+module.exports = { startNodeRed, prepareUserDir, makeSettings, freePort, repoRoot, mergeFlows };
