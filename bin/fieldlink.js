@@ -13,6 +13,8 @@ const COMMANDS = {
   simulate: '../lib/cli/simulate',
   m307: '../lib/cli/m307',
   mate: '../lib/cli/mate',
+  doctor: '../lib/cli/doctor',
+  modbus: '../lib/cli/modbus',
 };
 
 function loadCommand(name) {

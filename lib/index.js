@@ -9,6 +9,7 @@ const { M307Client } = require('./m307/client');
 const { m307 } = require('./m307');
 const { MateBus } = require('./mate/bus');
 const { mate } = require('./mate');
+const { diagnose, runFullDiagnostic, scanModbus, probeProfile, testM307 } = require('./diagnostics');
 
 module.exports = {
   ModbusBus,
@@ -20,6 +21,11 @@ module.exports = {
   modbusProfiles: profiles,
   resolveModbusProfile: resolveProfile,
   listPorts,
+  diagnose,
+  runFullDiagnostic,
+  scanModbus,
+  probeProfile,
+  testM307,
   errors,
   FieldlinkError: errors.FieldlinkError,
   ValidationError: errors.ValidationError,

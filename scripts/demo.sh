@@ -15,7 +15,8 @@ m307_port="${FIELDLINK_DEMO_M307_PORT:-10001}"
 link=/tmp/fieldlink-demo-modbus
 demo_dir="$PWD/.demo"
 user_dir="$demo_dir/node-red"
-flows=(examples/modbus-room-climate.json examples/m307-cold-room.json)
+flows=(examples/modbus-room-climate.json examples/m307-cold-room.json examples/mate-solar.json)
+mate_link=/tmp/fieldlink-demo-mate
 flow="$demo_dir/flows.json" # the merged flow
 
 if [ "${FIELDLINK_DEMO_SKIP_SETUP:-0}" != 1 ]; then
@@ -45,6 +46,7 @@ fi
 mkdir -p "$demo_dir"
 sim_pid=""
 m307_pid=""
+mate_pid=""
 nr_pid=""
 stopping=0
 cleanup() {
@@ -56,6 +58,8 @@ cleanup() {
   # Only the three processes started here, by their ids.
   [ -n "$nr_pid" ] && kill -TERM "$nr_pid" 2>/dev/null || true
   [ -n "$nr_pid" ] && wait "$nr_pid" 2>/dev/null || true
+  [ -n "$mate_pid" ] && kill -TERM "$mate_pid" 2>/dev/null || true
+  [ -n "$mate_pid" ] && wait "$mate_pid" 2>/dev/null || true
   [ -n "$m307_pid" ] && kill -TERM "$m307_pid" 2>/dev/null || true
   [ -n "$m307_pid" ] && wait "$m307_pid" 2>/dev/null || true
   [ -n "$sim_pid" ] && kill -TERM "$sim_pid" 2>/dev/null || true
@@ -102,7 +106,24 @@ if ! grep -q 'press Ctrl-C' "$demo_dir/m307-simulator.log"; then
 fi
 sed -n '1,/press Ctrl-C/p' "$demo_dir/m307-simulator.log" | grep -v 'press Ctrl-C' | sed 's/^/m307 simulator: /'
 
-# 3. Node-RED with both example flows merged into one flow file (written at every start;
+# 2b. The simulated MATE bus: a hub with an MX, an FX and a FLEXnet DC behind $mate_link.
+node bin/fieldlink.js simulate mate --pty "$mate_link" -q > "$demo_dir/mate-simulator.log" 2>&1 &
+mate_pid=$!
+for _ in $(seq 1 50); do
+  [ -e "$mate_link" ] && break
+  if ! kill -0 "$mate_pid" 2>/dev/null; then
+    cat "$demo_dir/mate-simulator.log" >&2
+    echo "demo: the MATE simulator did not start" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+if [ ! -e "$mate_link" ]; then
+  echo "demo: the MATE simulator did not create $mate_link" >&2
+  exit 1
+fi
+
+# 3. Node-RED with the example flows merged into one flow file (written at every start;
 #    shared config nodes such as the dashboard's ui-base are kept once), the M307 device node
 #    pointed at the simulator's port.
 node -e '
@@ -135,8 +156,10 @@ cat <<EOF
     Node-RED editor        http://127.0.0.1:$port
     Dashboard (Modbus)     http://127.0.0.1:$port/dashboard/modbus
     Dashboard (M307)       http://127.0.0.1:$port/dashboard/coldroom
+    Dashboard (MATE)       http://127.0.0.1:$port/dashboard/solar
     Modbus simulator log   $demo_dir/simulator.log   (serial link $link)
     M307 simulator log     $demo_dir/m307-simulator.log   (tcp://127.0.0.1:$m307_port)
+    MATE simulator log     $demo_dir/mate-simulator.log   (serial link $mate_link)
 
   Press Ctrl-C to stop.
 

@@ -69,7 +69,16 @@ Error openErrorFromErrno(int err, const std::string& path) {
     case EACCES:
     case EPERM: {
       std::string grp = groupOf(path);
-      if (grp.empty()) grp = "dialout";
+      struct stat st;
+      const bool groupMayWrite = ::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IWGRP) && (st.st_mode & S_IRGRP);
+      if (grp.empty() || grp == "root" || !groupMayWrite) {
+        // Joining the file's group would not help: the device needs a udev rule.
+        return Error(ErrorKind::Connection, "EACCES",
+                     "permission denied opening " + path + ": its group '" + (grp.empty() ? "?" : grp) +
+                         "' cannot read and write it; add a udev rule such as SUBSYSTEM==\"tty\", GROUP=\"dialout\", MODE=\"0660\" "
+                         "and join the dialout group (sudo usermod -aG dialout $USER)",
+                     err);
+      }
       return Error(ErrorKind::Connection, "EACCES",
                    "permission denied opening " + path + ": add your user to the '" + grp +
                        "' group (sudo usermod -aG " + grp + " $USER) and log in again",
@@ -87,8 +96,9 @@ Error validateSerialSettings(const SerialSettings& s) {
   if (s.path.empty()) return validationError("path must name a serial port, e.g. /dev/ttyUSB0", "EINVAL");
   bool ok;
   speedFor(s.baudRate, ok);
-  if (!ok)
-    return validationError("baudRate must be one of 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400; got " +
+  // 14400 (an XY-MD02 rate) has no termios constant; libserialport sets it with termios2.
+  if (!ok && !(s.baudRate == 14400 && s.driver != SerialSettings::Driver::Termios))
+    return validationError("baudRate must be one of 1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200, 230400; got " +
                            std::to_string(s.baudRate));
   if (s.dataBits != 7 && s.dataBits != 8) return validationError("dataBits must be 7 or 8, got " + std::to_string(s.dataBits));
   if (s.stopBits != 1 && s.stopBits != 2) return validationError("stopBits must be 1 or 2, got " + std::to_string(s.stopBits));
@@ -209,6 +219,12 @@ Error SerialLink::openWithTermios(const std::string& real) {
   t.c_cc[VTIME] = 0;
   bool ok;
   speed_t sp = speedFor(settings_.baudRate, ok);
+  if (!ok) {
+    ::close(fd);
+    return Error(ErrorKind::Connection, "ENOTSUPPORTED",
+                 std::to_string(settings_.baudRate) + " baud has no termios speed; it needs serialDriver 'libserialport' on a real port (" +
+                     settings_.path + ")");
+  }
   ::cfsetispeed(&t, sp);
   ::cfsetospeed(&t, sp);
   // Pseudo-terminals ignore parity and framing (the kernel strips them), so a partial

@@ -2,7 +2,9 @@
 
 // Modbus RTU temperature/humidity sensor simulator (see slave.js for the model).
 
-const { ModbusSimulator, SimUnit, FAULT_MODES, EXCEPTION, decodeRequest, hex } = require('./slave');
+const {
+  ModbusSimulator, SimUnit, FAULT_MODES, WIRING_FAULT_MODES, ALL_FAULT_MODES, EXCEPTION, autoReportLine, decodeRequest, hex,
+} = require('./slave');
 const { PROFILES, getProfile } = require('./profiles');
 const { crc16, withCrc, crcOk } = require('./crc');
 const { serveTcp } = require('./tcp');
@@ -24,7 +26,8 @@ function servePty(sim, opts = {}) {
   // another baud rate hear nothing. opts.followClientBaud = false turns this off.
   const follow = opts.followClientBaud !== false;
   return attachPty(open, opts, (write, info) => {
-    const port = sim.connect(write, { name: info.name });
+    const clientBaud = () => (pty ? pty.clientBaudRate() : null);
+    const port = sim.connect(write, { name: info.name, baudRate: follow ? clientBaud : undefined });
     return {
       receive(buf) {
         const baud = follow && pty ? pty.clientBaudRate() : null;
@@ -40,7 +43,10 @@ module.exports = {
   ModbusSimulator,
   SimUnit,
   FAULT_MODES,
+  WIRING_FAULT_MODES,
+  ALL_FAULT_MODES,
   EXCEPTION,
+  autoReportLine,
   PROFILES,
   getProfile,
   serveTcp,

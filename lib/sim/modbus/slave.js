@@ -28,6 +28,50 @@ const FAULT_MODES = Object.freeze([
   'silent', 'bad-crc', 'garbage', 'slow', 'exception', 'wrong-unit', 'short', 'leading-garbage',
 ]);
 
+// Wiring faults: what the master's receiver delivers when the cable to a unit is wrong. They
+// are kept apart from FAULT_MODES (protocol faults) but set the same way, with setFault().
+//   swapped-ab        A and B reversed: the correct reply with every byte XOR 0xFF. This models
+//                     the receive side only (the unit is assumed to have understood the
+//                     request); on a real bus an inverted line also turns start/stop bits over,
+//                     and the unit usually cannot decode the inverted request at all, so a real
+//                     swap most often shows as silence (see lib/diagnostics/modbus.js).
+//   floating-ground   no common ground / no bias: as many 0xFF bytes as the reply had
+//   shorted-ab        A shorted to B: as many 0x00 bytes as the reply had
+//   noise             interference: with probability opts.rate (default 1) one bit of the
+//                     reply flips, somewhere after the address and function bytes, so the
+//                     frame is still recognisably this unit's but its CRC fails
+//   ascii-autoreport  the unit was left in the XY-MD02 "ordinary protocol" auto-report mode
+//                     (protocols.md §3.7): it ignores Modbus and, every opts.intervalMs
+//                     (default 1000, the manual's HZ:1), sends a line such as
+//                     "27.4℃,67.7%\r\n" unsolicited to every client at its baud rate.
+//                     opts.encoding: 'utf-8' (default; ℃ is U+2103 = E2 84 83) or 'gb2312'
+//                     (℃ = A1 E6, what a GB2312/GBK firmware would send; the manual does not
+//                     say which, see autoReportLine()).
+const WIRING_FAULT_MODES = Object.freeze([
+  'swapped-ab', 'floating-ground', 'shorted-ab', 'noise', 'ascii-autoreport',
+]);
+const ALL_FAULT_MODES = Object.freeze([...FAULT_MODES, ...WIRING_FAULT_MODES]);
+
+const CELSIUS_SIGN = Object.freeze({
+  'utf-8': Buffer.from('\u2103', 'utf8'), // E2 84 83
+  gb2312: Buffer.from([0xa1, 0xe6]),
+});
+
+/**
+ * One auto-report line of the "ordinary protocol": "<t>℃,<h>%" + CR LF, one decimal each,
+ * like the manual's READ reply example "27.4℃,67.7%". The line ending is not documented; CR LF
+ * is assumed.
+ */
+function autoReportLine(temperature, humidity, encoding = 'utf-8') {
+  const sign = CELSIUS_SIGN[encoding];
+  if (!sign) throw new RangeError(`encoding must be one of ${Object.keys(CELSIUS_SIGN).join(', ')} (got ${encoding})`);
+  return Buffer.concat([
+    Buffer.from(temperature.toFixed(1), 'ascii'),
+    sign,
+    Buffer.from(`,${humidity.toFixed(1)}%\r\n`, 'ascii'),
+  ]);
+}
+
 /**
  * Length of the request that starts at buf[i], from its function code:
  *   > 0  the full length (bytes),
@@ -287,6 +331,9 @@ class SimPort {
     this._gapTimer = null;
     this._pending = new Set();
     this.closed = false;
+    // Optional: the line speed the client of this port uses right now (a pty knows it). Units
+    // at another rate do not hear it, and their auto-report does not reach it.
+    if (typeof opts.baudRate === 'function') this.baudRate = opts.baudRate;
   }
 
   /** Feed bytes that arrived on this port. */
@@ -426,6 +473,7 @@ class ModbusSimulator extends EventEmitter {
   /** Remove the unit(s) listening at address. */
   removeUnit(address) {
     const before = this.units.length;
+    for (const u of this.units) if (u.address === address) this._stopAutoReport(u);
     this.units = this.units.filter((u) => u.address !== address);
     return this.units.length !== before;
   }
@@ -461,19 +509,68 @@ class ModbusSimulator extends EventEmitter {
    */
   setFault(address, mode, opts = {}) {
     const u = this._unitOrThrow(address);
-    if (!FAULT_MODES.includes(mode)) {
-      throw new RangeError(`unknown fault mode "${mode}" (known: ${FAULT_MODES.join(', ')})`);
+    if (!ALL_FAULT_MODES.includes(mode)) {
+      throw new RangeError(`unknown fault mode "${mode}" (known: ${ALL_FAULT_MODES.join(', ')})`);
     }
     if (mode === 'exception' && opts.code != null) checkNumber('exception code', opts.code, 1, 255);
+    if (mode === 'noise' && opts.rate != null) checkNumber('noise rate', opts.rate, 0, 1);
+    if (mode === 'ascii-autoreport') {
+      if (opts.intervalMs != null) checkNumber('intervalMs', opts.intervalMs, 10, 600000);
+      if (opts.encoding != null && !CELSIUS_SIGN[opts.encoding]) {
+        throw new RangeError(`encoding must be one of ${Object.keys(CELSIUS_SIGN).join(', ')} (got ${opts.encoding})`);
+      }
+    }
+    this._stopAutoReport(u);
     u.fault = { mode, opts: { ...opts }, remaining: opts.times == null ? Infinity : opts.times };
+    if (mode === 'ascii-autoreport') this._startAutoReport(u);
   }
 
   clearFault(address) {
-    this._unitOrThrow(address).fault = null;
+    const u = this._unitOrThrow(address);
+    this._stopAutoReport(u);
+    u.fault = null;
   }
 
   clearFaults() {
-    for (const u of this.units) u.fault = null;
+    for (const u of this.units) {
+      this._stopAutoReport(u);
+      u.fault = null;
+    }
+  }
+
+  // The auto-report of the "ordinary protocol": a line every intervalMs to every open port
+  // whose line speed is the unit's (a pty reports the client's; other transports use
+  // busBaudRate). Unref'd, so it never keeps a process alive by itself.
+  _startAutoReport(u) {
+    const { intervalMs = 1000, encoding = 'utf-8' } = u.fault.opts;
+    const timer = setInterval(() => {
+      if (!u.fault || u.fault.mode !== 'ascii-autoreport' || !this.units.includes(u)) {
+        this._stopAutoReport(u);
+        return;
+      }
+      const r = u.readings();
+      const line = autoReportLine(r.temperature, r.humidity, encoding);
+      for (const port of this._ports) {
+        const baud = (typeof port.baudRate === 'function' && port.baudRate()) || this.busBaudRate;
+        if (port.closed || baud !== u.baudRate) continue;
+        this.stats.bytesSent += line.length;
+        this.emit('autoreport', { port: port.name, address: u.address, bytes: line });
+        try {
+          port._reply(line);
+        } catch (err) {
+          this.emit('transportError', err);
+        }
+      }
+    }, intervalMs);
+    timer.unref?.();
+    u._autoReportTimer = timer;
+  }
+
+  _stopAutoReport(u) {
+    if (u._autoReportTimer) {
+      clearInterval(u._autoReportTimer);
+      u._autoReportTimer = null;
+    }
   }
 
   /** Power-cycle one unit (by its current address) or all: stored address/baud take effect. */
@@ -513,8 +610,9 @@ class ModbusSimulator extends EventEmitter {
     port.receive(buf);
   }
 
-  /** Close every port: pending replies are dropped. */
+  /** Close every port: pending replies are dropped; auto-reports stop. */
   close() {
+    for (const u of this.units) this._stopAutoReport(u);
     for (const p of [...this._ports]) p.close();
   }
 
@@ -533,7 +631,7 @@ class ModbusSimulator extends EventEmitter {
       if (req.function === FN_WRITE_SINGLE || req.function === FN_WRITE_MULTIPLE) {
         for (const u of listening) {
           // An offline ('silent') or refusing ('exception') unit does not take the write.
-          if (u.fault && (u.fault.mode === 'silent' || u.fault.mode === 'exception')) continue;
+          if (u.fault && ['silent', 'exception', 'ascii-autoreport'].includes(u.fault.mode)) continue;
           u.stats.broadcasts++;
           if (!execute(u, req).exception) applied++;
         }
@@ -559,7 +657,8 @@ class ModbusSimulator extends EventEmitter {
       const mode = fault ? fault.mode : null;
       const fopts = fault ? fault.opts : {};
 
-      if (mode === 'silent') {
+      // A unit in the ASCII auto-report mode does not speak Modbus: it stays silent too.
+      if (mode === 'silent' || mode === 'ascii-autoreport') {
         st.framesIgnored++;
         this.emit('request', { ...req, outcome: 'silent', fault: mode, reply: null });
         continue;
@@ -711,6 +810,24 @@ function applyFault(unit, mode, opts, clean) {
       bytes = Buffer.concat([junk, clean]);
       break;
     }
+    case 'swapped-ab':
+      bytes = Buffer.from(clean.map((b) => b ^ 0xff));
+      break;
+    case 'floating-ground':
+      bytes = Buffer.alloc(clean.length, 0xff);
+      break;
+    case 'shorted-ab':
+      bytes = Buffer.alloc(clean.length, 0x00);
+      break;
+    case 'noise': {
+      const rate = opts.rate == null ? 1 : opts.rate;
+      if (clean.length > 2 && unit.rng.next() < rate) {
+        bytes = Buffer.from(clean);
+        const at = 2 + Math.floor(unit.rng.next() * (bytes.length - 2));
+        bytes[at] ^= 1 << Math.floor(unit.rng.next() * 8);
+      }
+      break;
+    }
     default:
       break;
   }
@@ -722,7 +839,10 @@ module.exports = {
   SimUnit,
   SimPort,
   FAULT_MODES,
+  WIRING_FAULT_MODES,
+  ALL_FAULT_MODES,
   EXCEPTION,
+  autoReportLine,
   decodeRequest,
   findFrame,
   requestLength,
