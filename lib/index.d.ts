@@ -412,3 +412,48 @@ export const mate: {
   format(value: number, unit: string): string;
   DEVICE_TYPES: { hub: 1; fx: 2; mx: 3; dc: 4 };
 };
+
+// ---------------------------------------------------------------------------------------
+// Discovery and diagnostics
+
+export type DiagnosticCode =
+  | 'OK' | 'PORT_NOT_FOUND' | 'NO_RS485_CONVERTER' | 'NO_SENSOR_RESPONSE' | 'AB_LINES_SWAPPED' | 'GROUND_NOT_CONNECTED'
+  | 'CRC_ERROR' | 'INVALID_RESPONSE' | 'BAUDRATE_MISMATCH' | 'WRONG_SLAVE_ADDRESS' | 'PERMISSION_DENIED' | 'PORT_BUSY'
+  | 'ASCII_AUTOREPORT' | 'PORT_ERROR' | 'HOST_NOT_FOUND' | 'HOST_UNREACHABLE' | 'CONNECTION_REFUSED'
+  | 'CONNECTION_TIMEOUT' | 'DEVICE_BUSY' | 'NO_DEVICE_RESPONSE';
+
+export interface DiagnosticResult {
+  code: DiagnosticCode;
+  ok: boolean;
+  step?: string;
+  message: string;
+  suggestion: string;
+  /** Hex of the bytes that were the evidence. */
+  rawData: string;
+  timestamp: Date;
+  details?: Record<string, unknown>;
+}
+
+export interface DiagnoseOptions {
+  address?: number; baudRate?: number; parity?: 'none' | 'even' | 'odd'; profile?: BuiltInProfile | SensorProfile;
+  timeout?: number; tries?: number; listenMs?: number; probe?: boolean; probeTimeout?: number;
+  probeAddresses?: number[]; probeBaudRates?: number[]; probeParities?: Array<'none' | 'even' | 'odd'>; sweepAll?: boolean;
+  signal?: AbortSignal; onProgress?: (p: Record<string, unknown>) => void;
+}
+
+/** The verdict for one sensor on one port. */
+export function diagnose(path: string, options?: DiagnoseOptions): Promise<DiagnosticResult>;
+/** Every step (port, open, listen, request, probes), in order. */
+export function runFullDiagnostic(path: string, options?: DiagnoseOptions): Promise<DiagnosticResult[]>;
+
+export interface ScanHit {
+  address: number; baudRate: number; parity: 'none' | 'even' | 'odd'; answer: 'reply' | 'exception';
+  registers?: number[]; exception?: number; profile?: string; values?: Record<string, number>; profiles?: unknown[];
+}
+export function scanModbus(path: string, options?: {
+  units?: number[] | string; baudRates?: number[]; parities?: Array<'none' | 'even' | 'odd'>; timeout?: number;
+  profile?: BuiltInProfile | SensorProfile; profileProbe?: boolean; stopAfter?: number; signal?: AbortSignal;
+  onProgress?: (p: Record<string, unknown>) => void;
+}): Promise<ScanHit[]>;
+export function probeProfile(bus: ModbusBus, address: number): Promise<Array<Record<string, unknown>>>;
+export function testM307(host: string, options?: { port?: number; timeout?: number }): Promise<DiagnosticResult[]>;

@@ -81,3 +81,17 @@ async function devices(): Promise<void> {
   void [t, door, recs, found, v, page, soc, decoded, hour];
 }
 void devices;
+
+import { diagnose, runFullDiagnostic, scanModbus, testM307, DiagnosticResult } from '../../lib';
+
+async function diagnostics(): Promise<void> {
+  const r: DiagnosticResult = await diagnose('/dev/ttyUSB0', { address: 1, baudRate: 9600 });
+  const ok: boolean = r.ok;
+  const steps = await runFullDiagnostic('/dev/ttyUSB0');
+  const hits = await scanModbus('/dev/ttyUSB0', { baudRates: [9600, 19200], signal: new AbortController().signal });
+  const m = await testM307('192.168.1.100');
+  // @ts-expect-error not a code
+  const bad: DiagnosticResult['code'] = 'NOPE';
+  void [ok, steps, hits, m, bad];
+}
+void diagnostics;
