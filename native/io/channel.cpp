@@ -232,9 +232,9 @@ void Channel::abortCurrent(const Error& e, bool resetLink) {
   reading_ = false;
   link_->close();
   state_ = LinkState::Reconnecting;
-  finish(e);
   reconnectAttempt_ = 0;
   scheduleReconnect(e, true);
+  finish(e);
 }
 
 void Channel::finish(const Error& e) {
@@ -274,10 +274,12 @@ void Channel::linkLost(const Error& e) {
   ++stats_.linkErrors;
   link_->close();
   state_ = LinkState::Reconnecting;  // submit() now fails fast
-  if (busy_) finish(e);
-  failQueue(connectionError("ENOTCONNECTED", link_->describe() + " was lost; reconnecting"));
+  // The state change is reported before the failures, so a caller that sees the rejection
+  // already sees the bus as reconnecting.
   reconnectAttempt_ = 0;
   scheduleReconnect(e);
+  if (busy_) finish(e);
+  failQueue(connectionError("ENOTCONNECTED", link_->describe() + " was lost; reconnecting"));
 }
 
 void Channel::scheduleReconnect(const Error& why, bool immediate) {
