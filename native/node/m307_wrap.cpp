@@ -9,6 +9,7 @@
 #include "io/engine.hpp"
 #include "io/tcp_link.hpp"
 #include "node/bridge.hpp"
+#include "node/channel_calls.hpp"
 #include "session/m307_session.hpp"
 
 namespace fl::node {
@@ -134,8 +135,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
     Napi::Object o = info[0].As<Napi::Object>();
-    js_ = std::make_shared<Napi::FunctionReference>();
-    if (info[1].IsFunction()) *js_ = Napi::Persistent(info[1].As<Napi::Function>());
+    js_ = makeStateCallback(info[1]);
     asio::io_context& io = io::Engine::instance().context();
     auto link = std::make_unique<io::TcpLink>(io, stringOption(o, "host", "127.0.0.1"),
                                               static_cast<uint16_t>(numberOption(o, "port", 10001)),
@@ -147,24 +147,11 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     session::M307Options mo;
     mo.timeout = milliseconds(static_cast<long>(numberOption(o, "timeout", 5000)));
     mo.logIdleTimeout = milliseconds(static_cast<long>(numberOption(o, "logIdleTimeout", 5000)));
-    Addon* addon = &addonOf(env);
-    std::weak_ptr<Napi::FunctionReference> weak = js_;
-    auto onState = [addon, weak](io::LinkState s, const Error& e, milliseconds retryIn) {
-      addon->post([weak, s, e, retryIn](Napi::Env env) {
-        auto fn = weak.lock();
-        if (!fn || fn->IsEmpty()) return;
-        fn->Call({Napi::String::New(env, io::linkStateName(s)), e ? addonOf(env).makeError(env, e) : env.Null(),
-                  Napi::Number::New(env, static_cast<double>(retryIn.count()))});
-      });
-    };
-    channel_ = std::make_shared<io::Channel>(io, std::move(link), co, onState);
+    channel_ = std::make_shared<io::Channel>(io, std::move(link), co, forwardState(&addonOf(env), js_));
     session_ = std::make_shared<session::M307Session>(channel_, mo);
   }
 
-  ~M307Wrap() override {
-    auto ch = channel_;
-    asio::post(io::Engine::instance().context(), [ch] { ch->close(nullptr); });
-  }
+  ~M307Wrap() override { closeChannelSoon(channel_); }
 
  private:
   // Runs `start(session, finish)` on the engine; `finish` settles the promise on the JS thread
@@ -186,21 +173,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     });
   }
 
-  Napi::Value open(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
-    auto ch = channel_;
-    asio::post(io::Engine::instance().context(), [ch, p, addon] {
-      ch->open([p, addon](const Error& e) {
-        addon->post([p, e](Napi::Env env) {
-          if (e) p->reject(env, e);
-          else p->resolve(env, env.Undefined());
-        });
-      });
-    });
-    return p->deferred.Promise();
-  }
+  Napi::Value open(const Napi::CallbackInfo& info) { return openChannel(info.Env(), channel_); }
 
   Napi::Value readStatus(const Napi::CallbackInfo& info) {
     return call(info.Env(), [](auto s, auto p, Addon* a) {
@@ -377,37 +350,16 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
       io::ChannelStats s = ch->stats();
       addon->post([p, s](Napi::Env env) {
         Napi::Object o = Napi::Object::New(env);
-        o.Set("state", io::linkStateName(s.state));
-        o.Set("requests", static_cast<double>(s.requests));
-        o.Set("replies", static_cast<double>(s.replies));
-        o.Set("timeouts", static_cast<double>(s.timeouts));
-        o.Set("protocolErrors", static_cast<double>(s.protocolErrors));
-        o.Set("linkErrors", static_cast<double>(s.linkErrors));
-        o.Set("reconnects", static_cast<double>(s.reconnects));
-        o.Set("bytesSent", static_cast<double>(s.bytesSent));
-        o.Set("bytesReceived", static_cast<double>(s.bytesReceived));
-        o.Set("lastErrorCode", s.lastErrorCode);
-        Napi::Array lat = Napi::Array::New(env, s.latencyMs.size());
-        for (size_t i = 0; i < s.latencyMs.size(); ++i) lat.Set(static_cast<uint32_t>(i), s.latencyMs[i]);
-        o.Set("latencyMs", lat);
+        setChannelStats(env, o, s);
         p->resolve(env, o);
       });
     });
     return p->deferred.Promise();
   }
 
-  Napi::Value close(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
-    auto ch = channel_;
-    asio::post(io::Engine::instance().context(), [ch, p, addon] {
-      ch->close([p, addon] { addon->post([p](Napi::Env env) { p->resolve(env, env.Undefined()); }); });
-    });
-    return p->deferred.Promise();
-  }
+  Napi::Value close(const Napi::CallbackInfo& info) { return closeChannel(info.Env(), channel_); }
 
-  std::shared_ptr<Napi::FunctionReference> js_;
+  StateCallback js_;
   std::shared_ptr<io::Channel> channel_;
   std::shared_ptr<session::M307Session> session_;
 };

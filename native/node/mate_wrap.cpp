@@ -10,6 +10,7 @@
 #include "mate/registers.hpp"
 #include "mate/status.hpp"
 #include "node/bridge.hpp"
+#include "node/channel_calls.hpp"
 #include "session/mate_bus.hpp"
 
 namespace fl::node {
@@ -170,8 +171,7 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
     Napi::Object o = info[0].As<Napi::Object>();
-    js_ = std::make_shared<Napi::FunctionReference>();
-    if (info[1].IsFunction()) *js_ = Napi::Persistent(info[1].As<Napi::Function>());
+    js_ = makeStateCallback(info[1]);
     asio::io_context& io = io::Engine::instance().context();
     io::SerialSettings s;
     s.path = stringOption(o, "path", "");
@@ -206,42 +206,17 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
     mo.timeout = milliseconds(static_cast<long>(numberOption(o, "timeout", 100)));
     mo.retries = static_cast<unsigned>(numberOption(o, "retries", 2));
     mo.pjonBridge = pjon;
-    Addon* addon = &addonOf(env);
-    std::weak_ptr<Napi::FunctionReference> weak = js_;
-    auto onState = [addon, weak](io::LinkState st, const Error& e, milliseconds retryIn) {
-      addon->post([weak, st, e, retryIn](Napi::Env env) {
-        auto fn = weak.lock();
-        if (!fn || fn->IsEmpty()) return;
-        fn->Call({Napi::String::New(env, io::linkStateName(st)), e ? addonOf(env).makeError(env, e) : env.Null(),
-                  Napi::Number::New(env, static_cast<double>(retryIn.count()))});
-      });
-    };
-    channel_ = std::make_shared<io::Channel>(io, std::move(link), co, onState);
+    channel_ = std::make_shared<io::Channel>(io, std::move(link), co, forwardState(&addonOf(env), js_));
     bus_ = std::make_shared<session::MateBus>(channel_, mo);
   }
 
-  ~MateBusWrap() override {
-    auto ch = channel_;
-    asio::post(io::Engine::instance().context(), [ch] { ch->close(nullptr); });
-  }
+  ~MateBusWrap() override { closeChannelSoon(channel_); }
 
  private:
+  // Resolves with the 9th-bit mode in use ('mark-space', 'odd-even') or 'pjon'.
   Napi::Value open(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
-    auto ch = channel_;
     io::NineBitLink* nb = ninebit_;
-    asio::post(io::Engine::instance().context(), [ch, p, addon, nb] {
-      ch->open([p, addon, nb](const Error& e) {
-        std::string mode = nb ? io::nineBitModeName(nb->activeMode()) : "pjon";
-        addon->post([p, e, mode](Napi::Env env) {
-          if (e) p->reject(env, e);
-          else p->resolve(env, Napi::String::New(env, mode));
-        });
-      });
-    });
-    return p->deferred.Promise();
+    return openChannel(info.Env(), channel_, [nb] { return std::string(nb ? io::nineBitModeName(nb->activeMode()) : "pjon"); });
   }
 
   // command(port, type, address, value, retries?) -> { byte0, value, payload: Buffer }
@@ -329,40 +304,17 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
       uint64_t retries = bus->retriesUsed();
       addon->post([p, s, retries](Napi::Env env) {
         Napi::Object o = Napi::Object::New(env);
-        o.Set("state", io::linkStateName(s.state));
-        o.Set("requests", static_cast<double>(s.requests));
-        o.Set("replies", static_cast<double>(s.replies));
-        o.Set("timeouts", static_cast<double>(s.timeouts));
-        o.Set("protocolErrors", static_cast<double>(s.protocolErrors));
+        setChannelStats(env, o, s);
         o.Set("retries", static_cast<double>(retries));
-        o.Set("reconnects", static_cast<double>(s.reconnects));
-        o.Set("bytesSent", static_cast<double>(s.bytesSent));
-        o.Set("bytesReceived", static_cast<double>(s.bytesReceived));
-        o.Set("staleBytesDiscarded", static_cast<double>(s.staleBytesDiscarded));
-        o.Set("lastRequestHex", s.lastRequestHex);
-        o.Set("lastReplyHex", s.lastReplyHex);
-        o.Set("lastErrorCode", s.lastErrorCode);
-        Napi::Array lat = Napi::Array::New(env, s.latencyMs.size());
-        for (size_t i = 0; i < s.latencyMs.size(); ++i) lat.Set(static_cast<uint32_t>(i), s.latencyMs[i]);
-        o.Set("latencyMs", lat);
         p->resolve(env, o);
       });
     });
     return p->deferred.Promise();
   }
 
-  Napi::Value close(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
-    auto ch = channel_;
-    asio::post(io::Engine::instance().context(), [ch, p, addon] {
-      ch->close([p, addon] { addon->post([p](Napi::Env env) { p->resolve(env, env.Undefined()); }); });
-    });
-    return p->deferred.Promise();
-  }
+  Napi::Value close(const Napi::CallbackInfo& info) { return closeChannel(info.Env(), channel_); }
 
-  std::shared_ptr<Napi::FunctionReference> js_;
+  StateCallback js_;
   std::shared_ptr<io::Channel> channel_;
   std::shared_ptr<session::MateBus> bus_;
   io::NineBitLink* ninebit_ = nullptr;  // owned by the channel

@@ -8,6 +8,7 @@
 #include "io/serial_link.hpp"
 #include "io/tcp_link.hpp"
 #include "node/bridge.hpp"
+#include "node/channel_calls.hpp"
 #include "session/modbus_bus.hpp"
 
 namespace fl::node {
@@ -16,32 +17,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Lives on the JS thread, owned by the wrap; engine callbacks reach it through a weak_ptr.
-struct JsSide {
-  Napi::FunctionReference onState;
-};
-
 Napi::Object statsToJs(Napi::Env env, const io::ChannelStats& s, const std::map<uint8_t, session::UnitHealth>& units) {
   Napi::Object o = Napi::Object::New(env);
-  o.Set("state", io::linkStateName(s.state));
-  o.Set("requests", static_cast<double>(s.requests));
-  o.Set("replies", static_cast<double>(s.replies));
-  o.Set("timeouts", static_cast<double>(s.timeouts));
-  o.Set("protocolErrors", static_cast<double>(s.protocolErrors));
-  o.Set("linkErrors", static_cast<double>(s.linkErrors));
-  o.Set("reconnects", static_cast<double>(s.reconnects));
-  o.Set("bytesSent", static_cast<double>(s.bytesSent));
-  o.Set("bytesReceived", static_cast<double>(s.bytesReceived));
-  o.Set("staleBytesDiscarded", static_cast<double>(s.staleBytesDiscarded));
-  o.Set("rejectedNotConnected", static_cast<double>(s.rejectedNotConnected));
-  o.Set("rejectedQueueFull", static_cast<double>(s.rejectedQueueFull));
-  o.Set("queueDepth", static_cast<double>(s.queueDepth));
-  o.Set("lastRequestHex", s.lastRequestHex);
-  o.Set("lastReplyHex", s.lastReplyHex);
-  o.Set("lastErrorCode", s.lastErrorCode);
-  Napi::Array lat = Napi::Array::New(env, s.latencyMs.size());
-  for (size_t i = 0; i < s.latencyMs.size(); ++i) lat.Set(static_cast<uint32_t>(i), s.latencyMs[i]);
-  o.Set("latencyMs", lat);
+  setChannelStats(env, o, s);
   Napi::Object u = Napi::Object::New(env);
   for (const auto& [unit, h] : units) {
     Napi::Object x = Napi::Object::New(env);
@@ -75,8 +53,7 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
     Napi::Object o = info[0].As<Napi::Object>();
-    js_ = std::make_shared<JsSide>();
-    if (info[1].IsFunction()) js_->onState = Napi::Persistent(info[1].As<Napi::Function>());
+    js_ = makeStateCallback(info[1]);
 
     asio::io_context& io = io::Engine::instance().context();
     std::unique_ptr<io::Link> link;
@@ -116,43 +93,15 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
     mo.offlineProbe = milliseconds(static_cast<long>(numberOption(o, "offlineProbeInterval", 5000)));
     mo.broadcastTurnaround = milliseconds(static_cast<long>(numberOption(o, "broadcastDelay", 100)));
 
-    Addon* addon = &addonOf(env);
-    std::weak_ptr<JsSide> weak = js_;
-    auto onState = [addon, weak](io::LinkState s, const Error& e, milliseconds retryIn) {
-      addon->post([weak, s, e, retryIn](Napi::Env env) {
-        auto js = weak.lock();
-        if (!js || js->onState.IsEmpty()) return;
-        Napi::Value err = e ? addonOf(env).makeError(env, e) : env.Null();
-        js->onState.Call({Napi::String::New(env, io::linkStateName(s)), err,
-                          Napi::Number::New(env, static_cast<double>(retryIn.count()))});
-      });
-    };
-    channel_ = std::make_shared<io::Channel>(io, std::move(link), co, onState);
+    channel_ = std::make_shared<io::Channel>(io, std::move(link), co, forwardState(&addonOf(env), js_));
     bus_ = std::make_shared<session::ModbusBus>(channel_, mo);
   }
 
-  ~ModbusBusWrap() override {
-    // Garbage-collected without close(): release the port on the engine thread.
-    auto ch = channel_;
-    asio::post(io::Engine::instance().context(), [ch] { ch->close(nullptr); });
-  }
+  // Garbage-collected without close(): release the port on the engine thread.
+  ~ModbusBusWrap() override { closeChannelSoon(channel_); }
 
  private:
-  Napi::Value open(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
-    auto ch = channel_;
-    asio::post(io::Engine::instance().context(), [ch, p, addon] {
-      ch->open([p, addon](const Error& e) {
-        addon->post([p, e](Napi::Env env) {
-          if (e) p->reject(env, e);
-          else p->resolve(env, env.Undefined());
-        });
-      });
-    });
-    return p->deferred.Promise();
-  }
+  Napi::Value open(const Napi::CallbackInfo& info) { return openChannel(info.Env(), channel_); }
 
   static uint32_t u32(const Napi::CallbackInfo& info, size_t i, const char* name) {
     if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
@@ -277,18 +226,9 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
     return p->deferred.Promise();
   }
 
-  Napi::Value close(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
-    auto ch = channel_;
-    asio::post(io::Engine::instance().context(), [ch, p, addon] {
-      ch->close([p, addon] { addon->post([p](Napi::Env env) { p->resolve(env, env.Undefined()); }); });
-    });
-    return p->deferred.Promise();
-  }
+  Napi::Value close(const Napi::CallbackInfo& info) { return closeChannel(info.Env(), channel_); }
 
-  std::shared_ptr<JsSide> js_;
+  StateCallback js_;
   std::shared_ptr<io::Channel> channel_;
   std::shared_ptr<session::ModbusBus> bus_;
 };
