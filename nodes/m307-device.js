@@ -11,6 +11,9 @@
 // They run requests on `client` (null while there is none), after `settled()`.
 const pool = require('./lib/m307-pool');
 const { ConnectionError, ValidationError } = require('../lib/errors');
+const { testM307 } = require('../lib/diagnostics');
+const { CODES, result: finding } = require('../lib/diagnostics/result');
+const v = require('../lib/validate');
 const { translator } = require('./lib/i18n');
 
 const CLOSE_LIMIT_MS = 1800; // Node-RED must get done() in under 2 s, whatever the device does
@@ -38,6 +41,8 @@ function deviceSettings(config) {
 
 module.exports = function register(RED) {
   const t = translator(RED, 'm307-device');
+  /** The deployed device nodes (for the Test endpoint: which of them holds a connection). */
+  const live = new Set();
 
   function M307DeviceNode(config) {
     RED.nodes.createNode(this, config);
@@ -49,6 +54,7 @@ module.exports = function register(RED) {
     node.options = settings.options;
     node.target = pool.keyFor(node.host || '?', node.port);
     node.state = { state: 'connecting', retryIn: 0, error: null, attempt: 0 };
+    live.add(node);
 
     const listeners = new Set();
     let share = null;
@@ -120,6 +126,7 @@ module.exports = function register(RED) {
 
     node.on('close', (removed, done) => {
       closing = true;
+      live.delete(node);
       const mine = share;
       share = null;
       if (mine) mine.link.removeListener('state', onLinkState);
@@ -155,6 +162,144 @@ module.exports = function register(RED) {
   }
 
   RED.nodes.registerType('fieldlink-m307-device', M307DeviceNode);
+
+  // --- the editor's "Test" button -------------------------------------------------------------
+  //
+  // POST /fieldlink/m307-device/test { host, port, timeout } (fieldlink-m307-device.write)
+  // -> { target, via: 'pool' | 'direct', inUse, note, findings: [result] }
+  //
+  // The M307 serves one TCP client. When the deployed flow holds the connection to that
+  // host:port, a second connection would be turned away (and could knock the flow's off on
+  // some device servers), so the test asks through the flow's own client instead: the status
+  // and the identity come from the pooled connection (via 'pool'). Otherwise testM307() runs:
+  // TCP reachability, refusal by another client (DEVICE_BUSY), the protocol and the identity.
+
+  function holders(key) {
+    return [...live].filter((n) => n.target === key).map((n) => ({
+      id: n.id,
+      name: n.name || null,
+      state: n.state.state,
+      code: (n.state.error && n.state.error.code) || null,
+      node: n,
+    }));
+  }
+
+  const holderSummary = (h) => ({ id: h.id, name: h.name, state: h.state, code: h.code });
+
+  // At most `ms` for a request on the shared connection: it may be queued behind other work.
+  function bounded(promise, ms, what) {
+    let timer;
+    const late = new Promise((resolve, reject) => {
+      timer = setTimeout(() => {
+        const err = new Error(t('m307-device.diag.poolSlow', { ms, what }));
+        err.name = 'TimeoutError';
+        err.code = 'ETIMEDOUT';
+        reject(err);
+      }, ms);
+    });
+    return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+  }
+
+  function failure(step, err, target) {
+    let code = CODES.INVALID_RESPONSE;
+    if (err && err.name === 'TimeoutError') code = CODES.NO_DEVICE_RESPONSE;
+    else if (err && err.code === 'EBUSY') code = CODES.DEVICE_BUSY;
+    else if (err && err.code === 'ECONNREFUSED') code = CODES.CONNECTION_REFUSED;
+    else if (err && err.name === 'ConnectionError') code = CODES.CONNECTION_TIMEOUT;
+    return finding(code, {
+      step,
+      message: t('m307-device.diag.poolFailed', { target, code: (err && err.code) || 'ERROR', message: (err && err.message) || String(err) }),
+      suggestion: t('m307-device.diag.poolFailedFix'),
+      rawData: (err && err.rawData) || null,
+      details: { error: (err && err.code) || null, via: 'pool' },
+    });
+  }
+
+  async function throughPool(h, target, timeout) {
+    const link = h.node.link;
+    const client = link && link.client;
+    const findings = [finding(CODES.OK, {
+      step: 'pool',
+      message: t('m307-device.diag.pooled', { target, node: h.name || h.id }),
+      details: { via: 'pool', node: h.id },
+    })];
+    if (link.logOwner) {
+      findings[0].message += ` ${t('m307-device.diag.logRunning')}`;
+      return findings;
+    }
+    const limit = Math.max(1000, timeout * 3);
+    let status;
+    try {
+      status = await bounded(client.readStatus(), limit, 'status');
+    } catch (err) {
+      findings.push(failure('protocol', err, target));
+      return findings;
+    }
+    const t1 = status.temperatureSensor1 ? status.temperatureSensor1.reading : null;
+    findings.push(finding(CODES.OK, {
+      step: 'protocol',
+      message: t('m307-device.diag.status', {
+        target,
+        temperature: t1 === null ? '-' : Number.isFinite(t1) ? `${t1} °${status.temperatureUnit}` : String(t1),
+        power: status.mainPower ? 'on' : 'OFF',
+        battery: status.batteryVoltage,
+      }),
+      details: { via: 'pool', status },
+    }));
+    let info;
+    try {
+      info = await bounded(client.getDeviceInfo(), limit, 'identity');
+    } catch (err) {
+      findings.push(failure('identity', err, target));
+      return findings;
+    }
+    findings.push(finding(CODES.OK, {
+      step: 'identity',
+      message: `"${info.deviceName}", serial number ${info.serialNumber}, MAC ${info.macAddress}, unit °${info.unitOfMeasure}`,
+      details: { via: 'pool', ...info },
+    }));
+    return findings;
+  }
+
+  RED.httpAdmin.post('/fieldlink/m307-device/test', RED.auth.needsPermission('fieldlink-m307-device.write'), async (req, res) => {
+    let host;
+    let port;
+    let timeout;
+    try {
+      const body = v.plainObject('body', req.body);
+      const s = deviceSettings(body);
+      host = s.host;
+      if (!host) v.fail('host', 'a host name or IP address', body.host, 'EINVAL');
+      port = v.integer('port', s.options.port, 1, 65535);
+      timeout = v.integer('timeout', s.options.timeout, 10, 120000);
+    } catch (err) {
+      if (err instanceof ValidationError) return res.status(400).json({ code: err.code, error: err.message, argument: err.argument || null });
+      return res.status(500).json({ code: err.code || 'ERROR', error: err.message });
+    }
+    const target = pool.keyFor(host, port);
+    try {
+      let inUse = holders(target);
+      // A connect in progress: wait (bounded) for its outcome, so that an open pooled
+      // connection is used rather than raced.
+      const connecting = inUse.find((h) => h.state === 'connecting' && h.node.link);
+      if (connecting) {
+        await bounded(connecting.node.link.settled(), Math.max(1000, timeout + 500), 'connect').catch(() => {});
+        inUse = holders(target);
+      }
+      const pooled = inUse.find((h) => h.node.link && h.node.link.client && h.node.link.state.state === 'open');
+      if (pooled) {
+        const findings = await throughPool(pooled, target, timeout);
+        return res.json({ target, via: 'pool', inUse: inUse.map(holderSummary), note: t('m307-device.diag.poolNote'), findings });
+      }
+      const findings = await testM307(host, { port, timeout: Math.max(timeout, 1000) });
+      const note = inUse.length
+        ? t('m307-device.diag.flowTrying', { nodes: inUse.map((h) => h.name || h.id).join(', '), state: inUse[0].state, code: inUse[0].code || '-' })
+        : null;
+      return res.json({ target, via: 'direct', inUse: inUse.map(holderSummary), note, findings });
+    } catch (err) {
+      return res.status(500).json({ code: err.code || 'ERROR', error: err.message });
+    }
+  });
 };
 
 // --- shared by the M307 flow nodes --------------------------------------------------------

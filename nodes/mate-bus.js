@@ -17,6 +17,10 @@ const { listPorts } = require('../lib/ports');
 const { ValidationError, ConnectionError } = require('../lib/errors');
 const { format } = require('../lib/mate/units');
 const pool = require('./lib/mate-pool');
+const { mateScanDiagnostic } = require('../lib/diagnostics');
+const { CODES, result: finding } = require('../lib/diagnostics/result');
+const { openErrorResult } = require('../lib/diagnostics/port');
+const v = require('../lib/validate');
 const { translator } = require('./lib/i18n');
 
 const CLOSE_LIMIT_MS = 1800; // Node-RED must get done() in under 2 s, whatever the port does
@@ -340,8 +344,12 @@ function numberish(value) {
 
 // ---------------------------------------------------------------------------------------------
 
+const TYPE_TEXT = { hub: 'hub', mx: 'MX/FM charge controller', fx: 'FX inverter', dc: 'FLEXnet DC' };
+
 function register(RED) {
   const t = translator(RED, 'mate-bus');
+  /** The deployed bus nodes (for the Scan endpoint: which of them holds a port). */
+  const live = new Set();
 
   function MateBusNode(config) {
     RED.nodes.createNode(this, config);
@@ -355,6 +363,7 @@ function register(RED) {
     /** The shared MateLink (nodes/lib/mate-pool.js) while this node holds a share. */
     node.link = null;
     node.state = { state: 'connecting', retryIn: 0, error: null, attempt: 0 };
+    live.add(node);
 
     const listeners = new Set();
     let share = null;
@@ -433,6 +442,7 @@ function register(RED) {
 
     node.on('close', (removed, done) => {
       closing = true;
+      live.delete(node);
       if (leaveDuties) leaveDuties();
       leaveDuties = null;
       const link = node.link;
@@ -472,6 +482,134 @@ function register(RED) {
       (ports) => res.json(ports),
       (err) => res.status(500).json({ error: err.message, code: err.code || null }),
     );
+  });
+
+  // --- the editor's "Scan" button ------------------------------------------------------------
+  //
+  // POST /fieldlink/mate-bus/scan { serialPort, parityMode, transport, timeout, retries }
+  // (fieldlink-mate-bus.write) -> { path, via: 'pool' | 'direct', inUse, note, devices, findings }
+  //
+  // The MATE bus has one master: when the deployed flow has this port open, the hub is scanned
+  // through the flow's own MateBus (its requests queue with the flow's, with the flow's 9th-bit
+  // settings), never through a second opener. Otherwise mateScanDiagnostic() opens the port
+  // with the panel's settings: port checks, then the scan with firmware revisions.
+
+  function holders(key) {
+    return [...live].filter((n) => n.link && n.link.key === key).map((n) => ({
+      id: n.id,
+      name: n.name || null,
+      state: n.state.state,
+      code: (n.state.error && n.state.error.code) || null,
+      node: n,
+    }));
+  }
+
+  const holderSummary = (h) => ({ id: h.id, name: h.name, state: h.state, code: h.code });
+
+  function settledWithin(link, ms) {
+    let timer;
+    return Promise.race([
+      link.settled(),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, ms);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  async function scanThroughPool(link, path, signal) {
+    const bus = link.bus;
+    let devices;
+    try {
+      devices = await bus.scan({ firmware: true });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      if (err && err.name === 'ProtocolError') {
+        return finding(CODES.INVALID_RESPONSE, {
+          step: 'scan',
+          message: t('mate-bus.diag.garbled', { message: err.message }),
+          suggestion: t('mate-bus.diag.garbledFix'),
+          rawData: err.rawData || null,
+          details: { devices: [], via: 'pool', error: err.code, parityMode: bus.parityMode },
+        });
+      }
+      if (err && err.name === 'ConnectionError') {
+        const r = openErrorResult(path, err, 'scan') || finding(CODES.PORT_ERROR, { step: 'scan', message: err.message });
+        r.details.devices = [];
+        r.details.via = 'pool';
+        return r;
+      }
+      throw err;
+    }
+    if (devices.length === 0) {
+      return finding(CODES.NO_DEVICE_RESPONSE, {
+        step: 'scan',
+        message: t('mate-bus.diag.nothing', { path, parity: bus.parityMode }),
+        suggestion: t('mate-bus.diag.nothingFix'),
+        details: { devices: [], via: 'pool', parityMode: bus.parityMode },
+      });
+    }
+    const text = devices.map((d) => `${TYPE_TEXT[d.type] || d.type} on port ${d.port}${d.firmware ? ` (firmware ${d.firmware})` : ''}`).join('; ');
+    return finding(CODES.OK, {
+      step: 'scan',
+      message: t('mate-bus.diag.found', { count: devices.length, devices: text }),
+      details: { devices, via: 'pool', parityMode: bus.parityMode },
+    });
+  }
+
+  RED.httpAdmin.post('/fieldlink/mate-bus/scan', RED.auth.needsPermission('fieldlink-mate-bus.write'), async (req, res) => {
+    let s;
+    try {
+      const body = v.plainObject('body', req.body);
+      s = busSettings(body);
+      if (!s.path) v.fail('serialPort', 'the serial port of the MATE bus', body.serialPort, 'EINVAL');
+      v.oneOf('parityMode', s.options.parityMode, ['auto', 'mark-space', 'odd-even']);
+      v.oneOf('transport', s.options.transport, ['serial', 'pjon']);
+      v.integer('timeout', s.options.timeout, 10, 10000);
+      v.integer('retries', s.options.retries, 0, 10);
+    } catch (err) {
+      if (err instanceof ValidationError) return res.status(400).json({ code: err.code, error: err.message, argument: err.argument || null });
+      return res.status(500).json({ code: err.code || 'ERROR', error: err.message });
+    }
+    // The client went away (panel closed): stop the scan.
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const key = pool.keyFor(s.path);
+    try {
+      let inUse = holders(key);
+      const connecting = inUse.find((h) => h.state === 'connecting');
+      if (connecting) {
+        await settledWithin(connecting.node.link, 3000);
+        inUse = holders(key);
+      }
+      const open = inUse.find((h) => h.node.link && h.node.link.bus && h.node.link.state.state === 'open');
+      let verdict;
+      let via;
+      let note = null;
+      if (open) {
+        via = 'pool';
+        note = t('mate-bus.diag.poolNote', { node: open.name || open.id });
+        verdict = await scanThroughPool(open.node.link, s.path, abort.signal);
+      } else {
+        via = 'direct';
+        if (inUse.length) note = t('mate-bus.diag.flowTrying', { nodes: inUse.map((h) => h.name || h.id).join(', '), state: inUse[0].state, code: inUse[0].code || '-' });
+        verdict = await mateScanDiagnostic(s.path, {
+          timeout: s.options.timeout,
+          retries: s.options.retries,
+          parityMode: s.options.parityMode,
+          transport: s.options.transport,
+          signal: abort.signal,
+        });
+      }
+      if (res.writableEnded || abort.signal.aborted) return undefined;
+      const { steps = [], ...details } = verdict.details; // the port checks before the scan
+      const findings = [...steps, { ...verdict, details }];
+      return res.json({ path: s.path, via, inUse: inUse.map(holderSummary), note, devices: details.devices || [], findings });
+    } catch (err) {
+      if (abort.signal.aborted) return undefined;
+      return res.status(500).json({ code: err.code || 'ERROR', error: err.message });
+    }
   });
 }
 
