@@ -93,18 +93,23 @@ function toDate(d) {
   return new Date(d.year, d.month - 1, d.day, d.hour, d.minute, d.second || 0);
 }
 
-function logRecordFromNative(r) {
+// The numbers the addon decodes per log record, in order (native/node/m307_wrap.cpp).
+const LOG_FIELDS = 15;
+const reading = (x) => (Number.isNaN(x) ? null : x);
+
+function logRecordFromNumbers(a, o) {
+  const valid = a[o + 6] === 1;
   return {
-    datetime: toDate(r),
-    temp1: r.temp1,
-    temp2: r.temp2,
-    internalTemp: r.internalTemp,
-    internalHumidity: r.internalHumidity,
+    datetime: valid ? new Date(a[o], a[o + 1] - 1, a[o + 2], a[o + 3], a[o + 4], 0) : null,
+    temp1: reading(a[o + 7]),
+    temp2: reading(a[o + 8]),
+    internalTemp: reading(a[o + 9]),
+    internalHumidity: reading(a[o + 10]),
     // Bit = 1 means "input active"; read as closed, like the status record's 1 = closed [G].
-    door1State: r.input1 ? 'closed' : 'open',
-    door2State: r.input2 ? 'closed' : 'open',
-    powerStatus: r.mainPower,
-    flags: r.flags,
+    door1State: a[o + 11] ? 'closed' : 'open',
+    door2State: a[o + 12] ? 'closed' : 'open',
+    powerStatus: a[o + 13] === 1,
+    flags: a[o + 14],
   };
 }
 
@@ -368,9 +373,9 @@ class M307Client extends EventEmitter {
     const onAbort = () => this._native.cancelLog();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await this._native.readLog(resetPointer, this._status.temperatureResolution, (batch, total) => {
-        for (const raw of batch) {
-          const rec = logRecordFromNative(raw);
+      await this._native.readLog(resetPointer, this._status.temperatureResolution, (numbers, count, total) => {
+        for (let i = 0; i < count; i++) {
+          const rec = logRecordFromNumbers(numbers, i * LOG_FIELDS);
           if (collect) records.push(rec);
           if (onRecord) onRecord(rec);
         }

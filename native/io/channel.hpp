@@ -112,7 +112,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
   uint64_t txSeq_ = 0;
 
   asio::steady_timer gapTimer_, deadline_, settleTimer_, reconnectTimer_;
-  std::array<uint8_t, 1024> readBuf_{};
+  std::array<uint8_t, 8192> readBuf_{};  // a whole burst per read (the M307 log streams 60 KB)
   bool reading_ = false;
 
   unsigned reconnectAttempt_ = 0;

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 
@@ -98,6 +99,31 @@ Napi::Object logRecordToJs(Napi::Env env, const uint8_t* p, double resolution) {
   o.Set("mainPower", r.mainPower);
   o.Set("flags", r.flags);
   return o;
+}
+
+// A log record as numbers, in this order (JS: lib/m307/client.js LOG_FIELDS): year, month,
+// day, hour, minute, dayOfWeek, valid, temp1, temp2, internalTemp, internalHumidity, input1,
+// input2, mainPower, flags. Readings: NaN = none (no sensor / failed), +-Infinity = open/shorted.
+constexpr size_t kLogFields = 15;
+
+double readingNumber(const m307::Reading& r) {
+  switch (r.kind) {
+    case m307::ReadingKind::Value: return r.value;
+    case m307::ReadingKind::OpenCircuit: return std::numeric_limits<double>::infinity();
+    case m307::ReadingKind::Shorted: return -std::numeric_limits<double>::infinity();
+    default: return std::numeric_limits<double>::quiet_NaN();
+  }
+}
+
+void logRecordToNumbers(const uint8_t* p, double resolution, double* out) {
+  m307::LogRecord r = m307::decodeLogRecord(p, resolution);
+  const m307::DateTime& d = r.datetime;
+  const double v[kLogFields] = {double(d.year), double(d.month), double(d.day), double(d.hour), double(d.minute),
+                                double(d.dayOfWeek), r.datetimeValid ? 1.0 : 0.0, readingNumber(r.temperature1),
+                                readingNumber(r.temperature2), readingNumber(r.internalTemperature),
+                                readingNumber(r.internalHumidity), r.input1 ? 1.0 : 0.0, r.input2 ? 1.0 : 0.0,
+                                r.mainPower ? 1.0 : 0.0, double(r.flags)};
+  std::memcpy(out, v, sizeof v);
 }
 
 Napi::Object fieldsToJs(Napi::Env env, int n, const Record& rec) {
@@ -294,7 +320,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     });
   }
 
-  // readLog(resetPointer, resolution, onBatch(records[], totalSoFar)) -> { total, echo }
+  // readLog(resetPointer, resolution, onBatch(numbers: Float64Array, count, totalSoFar)) -> { total, echo }
   Napi::Value readLog(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     bool reset = info[0].ToBoolean().Value();
@@ -310,12 +336,16 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
       s->readLog(
           reset,
           [addon, onBatch, resolution](const uint8_t* recs, size_t count, size_t total) {
-            Bytes copy(recs, recs + count * m307::kLogRecordSize);
-            addon->post([onBatch, resolution, copy = std::move(copy), count, total](Napi::Env env) {
-              Napi::Array a = Napi::Array::New(env, count);
-              for (size_t i = 0; i < count; ++i)
-                a.Set(static_cast<uint32_t>(i), logRecordToJs(env, copy.data() + i * m307::kLogRecordSize, resolution));
-              onBatch->Call({a, Napi::Number::New(env, static_cast<double>(total))});
+            // Decoded here (engine thread) into kLogFields numbers per record: one typed array
+            // crosses to JS instead of 16 N-API property sets per record.
+            auto values = std::make_shared<std::vector<double>>(count * kLogFields);
+            for (size_t i = 0; i < count; ++i)
+              logRecordToNumbers(recs + i * m307::kLogRecordSize, resolution, values->data() + i * kLogFields);
+            addon->post([onBatch, values, count, total](Napi::Env env) {
+              auto ab = Napi::ArrayBuffer::New(env, values->size() * sizeof(double));
+              std::memcpy(ab.Data(), values->data(), values->size() * sizeof(double));
+              auto arr = Napi::Float64Array::New(env, values->size(), ab, 0);
+              onBatch->Call({arr, Napi::Number::New(env, static_cast<double>(count)), Napi::Number::New(env, static_cast<double>(total))});
             });
           },
           [p, addon, onBatch](const Error& e, size_t total, bool echo) {
