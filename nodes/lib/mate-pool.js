@@ -19,9 +19,9 @@
 //   const stop = share.link.addDutyUser()  // master duties run while anyone wants them
 //   await share.release();    // the last one closes the port
 const fs = require('node:fs');
-const { EventEmitter } = require('node:events');
 const { MateBus } = require('../../lib/mate/bus');
-const { ValidationError, ConnectionError } = require('../../lib/errors');
+const { ConnectionError } = require('../../lib/errors');
+const { SharedLink, createPool } = require('./shared-link');
 
 const DEFAULTS = Object.freeze({
   parityMode: 'auto',
@@ -38,7 +38,7 @@ const SHARED = ['parityMode', 'transport', 'timeout', 'retries', 'allowControl',
 // about timeout x 2 per empty hub port, time the pollers would otherwise get.
 const RESCAN_AFTER_MS = 30000;
 
-const links = new Map();
+const pool = createPool(SHARED, 'open');
 
 function keyFor(path) {
   const p = String(path).trim();
@@ -49,118 +49,49 @@ function keyFor(path) {
   }
 }
 
-class MateLink extends EventEmitter {
+class MateLink extends SharedLink {
   constructor(key, path, options) {
-    super();
-    this.setMaxListeners(0); // one listener per config node and flow node
-    this.key = key;
+    super(key, options);
     this.path = path;
-    this.options = Object.freeze({ ...options });
-    /** The MateBus, from the first successful open until close. */
-    this.bus = null;
-    this.state = { state: 'connecting', retryIn: 0, error: null, attempt: 0 };
-    this._closing = false;
-    this._retryTimer = null;
-    this._attempt = 0;
-    this._opening = null; // the _connect() run in flight, if any
     this._scan = null; // a scan in flight (shared by every find)
     this._scanned = false;
     this._lastScan = 0;
     this._dutyUsers = 0;
     this._dutiesRunning = false;
-    this._onBusState = this._onBusState.bind(this);
     this._onDuty = (name) => this.emit('duty', name);
     this._onDutyError = (err) => this.emit('duty-error', err);
-    this._opening = this._connect();
+    this.start();
   }
 
-  _setState(state, extra = {}) {
-    this.state = { state, retryIn: extra.retryIn || 0, error: extra.error || null, attempt: extra.attempt || 0 };
-    this.emit('state', this.state);
+  /** The MateBus, from the first successful open until close. */
+  get bus() {
+    return this.resource;
   }
 
-  async _connect() {
-    if (this._closing) return;
-    this._setState('connecting', { attempt: this._attempt });
-    let bus;
-    try {
-      bus = await MateBus.open(this.path, {
-        parityMode: this.options.parityMode,
-        transport: this.options.transport,
-        timeout: this.options.timeout,
-        retries: this.options.retries,
-        allowControl: this.options.allowControl,
-        reconnectMinDelay: this.options.reconnectMinDelay,
-        reconnectMaxDelay: this.options.reconnectMaxDelay,
-      });
-    } catch (err) {
-      if (this._closing) return;
-      if (err instanceof ValidationError) this._setState('failed', { error: err });
-      else this._retryLater(err);
-      return;
-    }
-    if (this._closing) {
-      // close() came while the open was in flight; it waits for this.
-      await bus.close().catch(() => {});
-      return;
-    }
-    this._attempt = 0;
-    this.bus = bus;
+  _open() {
+    const o = this.options;
+    return MateBus.open(this.path, {
+      parityMode: o.parityMode,
+      transport: o.transport,
+      timeout: o.timeout,
+      retries: o.retries,
+      allowControl: o.allowControl,
+      reconnectMinDelay: o.reconnectMinDelay,
+      reconnectMaxDelay: o.reconnectMaxDelay,
+    });
+  }
+
+  _attach(bus) {
     this._scanned = false;
-    bus.on('state', this._onBusState);
     bus.on('duty', this._onDuty);
     bus.on('duty-error', this._onDutyError);
     this._applyDuties();
-    this._setState(bus.state === 'open' ? 'open' : bus.state);
   }
 
-  _retryLater(err) {
-    this._attempt += 1;
-    const { reconnectMinDelay: min, reconnectMaxDelay: max } = this.options;
-    const base = Math.min(max, min * 2 ** Math.min(this._attempt - 1, 20));
-    const delay = Math.max(10, Math.round(base * (0.8 + Math.random() * 0.4)));
-    this._setState('reconnecting', { retryIn: delay, error: err, attempt: this._attempt });
-    this._retryTimer = setTimeout(() => {
-      this._retryTimer = null;
-      this._opening = this._connect();
-    }, delay);
-  }
-
-  _detachBus() {
-    const bus = this.bus;
-    this.bus = null;
+  _detach(bus) {
     this._dutiesRunning = false;
-    if (bus) {
-      bus.removeListener('state', this._onBusState);
-      bus.removeListener('duty', this._onDuty);
-      bus.removeListener('duty-error', this._onDutyError);
-    }
-    return bus;
-  }
-
-  _onBusState(ev) {
-    if (this._closing) return;
-    if (ev.state === 'closed') {
-      // Closed without us asking: start over rather than sit on a dead bus.
-      const dead = this._detachBus();
-      if (dead) dead.close().catch(() => {});
-      this._retryLater(ev.error || null);
-      return;
-    }
-    this._setState(ev.state, { retryIn: ev.retryIn, error: ev.error });
-  }
-
-  /** Resolves once the state is no longer 'connecting' (an open attempt has an outcome). */
-  settled() {
-    if (this.state.state !== 'connecting') return Promise.resolve(this.state);
-    return new Promise((resolve) => {
-      const on = (st) => {
-        if (st.state === 'connecting') return;
-        this.removeListener('state', on);
-        resolve(st);
-      };
-      this.on('state', on);
-    });
+    bus.removeListener('duty', this._onDuty);
+    bus.removeListener('duty-error', this._onDutyError);
   }
 
   /** The error a request gets while there is no bus. */
@@ -234,24 +165,6 @@ class MateLink extends EventEmitter {
       bus.stopMasterDuties();
     }
   }
-
-  async close() {
-    if (this._closing) return;
-    this._closing = true;
-    if (this._retryTimer) clearTimeout(this._retryTimer);
-    this._retryTimer = null;
-    const bus = this._detachBus();
-    this._setState('closed');
-    this.removeAllListeners('state');
-    this.removeAllListeners('duty');
-    this.removeAllListeners('duty-error');
-    if (bus) {
-      await bus.close(); // stops the duties too
-    } else if (this._opening) {
-      // An open in flight cannot be aborted; _connect() closes its bus when it lands.
-      await this._opening;
-    }
-  }
 }
 
 /**
@@ -262,39 +175,17 @@ function acquire(path, options = {}) {
   const opts = { ...DEFAULTS };
   for (const [k, v] of Object.entries(options)) if (v !== undefined) opts[k] = v;
   const key = keyFor(path);
-  let e = links.get(key);
-  let conflict = null;
-  if (!e) {
-    e = { users: 0, link: new MateLink(key, String(path).trim(), opts) };
-    links.set(key, e);
-  } else {
-    const diff = SHARED.filter((k) => opts[k] !== e.link.options[k]);
-    if (diff.length) {
-      conflict = `${key} is already open with ${diff.map((k) => `${k}=${e.link.options[k]}`).join(', ')}; using those settings`;
-    }
-  }
-  e.users += 1;
-  let released = false;
-  const release = async () => {
-    if (released) return;
-    released = true;
-    e.users -= 1;
-    if (e.users > 0) return;
-    if (links.get(key) === e) links.delete(key);
-    await e.link.close();
-  };
-  return { link: e.link, release, conflict, key };
+  return pool.acquire(key, opts, () => new MateLink(key, String(path).trim(), opts));
 }
 
 /** How many shared MATE buses exist (tests). */
 function busCount() {
-  return links.size;
+  return pool.count();
 }
 
 /** How many shares the bus on `path` has (tests); 0 when there is none. */
 function userCount(path) {
-  const e = links.get(keyFor(path));
-  return e ? e.users : 0;
+  return pool.users(keyFor(path));
 }
 
 module.exports = { acquire, busCount, userCount, keyFor, DEFAULTS, RESCAN_AFTER_MS, MateLink };
