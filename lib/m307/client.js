@@ -474,17 +474,12 @@ class M307Client extends EventEmitter {
 
   /** Temperature from its two bytes: number, null (no sensor), Infinity (open), -Infinity (shorted). */
   static parseTemperature(msb, lsb, resolution = 0.1) {
-    const raw = M307Client.bytesToInt16(msb, lsb);
-    const buf = Buffer.alloc(15);
-    buf.writeInt16BE(raw, 6);
-    return native.m307.decodeLogRecord(buf, resolution).temp1;
+    v.oneOf('resolution', resolution, [0.1, 1]);
+    return native.m307.decodeTemperature(M307Client.bytesToInt16(msb, lsb), resolution);
   }
 
   static parseHumidity(msb, lsb) {
-    const raw = M307Client.bytesToInt16(msb, lsb);
-    const buf = Buffer.alloc(15);
-    buf.writeInt16BE(raw, 12);
-    return native.m307.decodeLogRecord(buf, 0.1).internalHumidity;
+    return native.m307.decodeHumidity(M307Client.bytesToInt16(msb, lsb));
   }
 }
 

@@ -134,9 +134,7 @@ class FxDevice extends MateDevice {
 
   async _bits(address, kind) {
     const raw = await this.bus.readRegister(this.port, address);
-    const fake = Buffer.alloc(13);
-    fake[kind === 'errors' ? 7 : 12] = raw & 0xff;
-    return native.mate.decode.fxStatus(fake)[kind];
+    return kind === 'errors' ? native.mate.decode.fxErrors(raw) : native.mate.decode.fxWarnings(raw);
   }
 
   /** Current control settings: { inverter: 'on', acIn: 'use', charger: 'auto', aux: 'off', eq: 'off' } */

@@ -432,6 +432,15 @@ void initM307(Napi::Env env, Napi::Object exports) {
           int n = byteArg(info, 1, 5);
           return fieldsToJs(info.Env(), n, recordArg(info));
         }));
+  // One raw reading: temperature (specials compared raw, then scaled) and humidity.
+  m.Set("decodeTemperature", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          const int raw = info[0].As<Napi::Number>().Int32Value();
+          const double res = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0.1;
+          return readingToJs(info.Env(), m307::decodeTemperature(static_cast<int16_t>(raw), res));
+        }));
+  m.Set("decodeHumidity", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          return readingToJs(info.Env(), m307::decodeHumidity(static_cast<int16_t>(info[0].As<Napi::Number>().Int32Value())));
+        }));
   m.Set("bcdToInt", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
           int v = m307::bcdToInt(static_cast<uint8_t>(byteArg(info, 0, 255)));
           return v < 0 ? info.Env().Null() : Napi::Number::New(info.Env(), v);

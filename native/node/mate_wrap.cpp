@@ -362,6 +362,13 @@ void initMate(Napi::Env env, Napi::Object exports) {
           o.Set("day", t.day);
           return o;
         }));
+  // Bit names of FX status byte 7 / register 0x0039 and byte 12 / register 0x0059.
+  d.Set("fxErrors", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          return names(info.Env(), mate::fxErrorNames(static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value() & 0xFF)));
+        }));
+  d.Set("fxWarnings", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          return names(info.Env(), mate::fxWarningNames(static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value() & 0xFF)));
+        }));
   m.Set("decode", d);
   Napi::Object enc = Napi::Object::New(env);
   enc.Set("time", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {

@@ -187,6 +187,14 @@ describe('MateBus', function () {
       assert.ok(events.some((e) => e[0] === 'temperature'), 'no temperature relay');
     });
 
+    it('FX errors and warnings registers decode to names', async function () {
+      const fx = t.bus.fx(2);
+      assert.deepStrictEqual(await fx.getErrors(), []);
+      t.sim.fx().set({ errors: 0x41, warnings: 0x80 });
+      assert.deepStrictEqual(await fx.getErrors(), ['low-vac-output', 'shorted-output']);
+      assert.deepStrictEqual(await fx.getWarnings(), ['fan-failure']);
+    });
+
     it('DC daily min/max resets', async function () {
       const dc = await t.bus.find('dc');
       assert.strictEqual(typeof (await dc.resetDailyMaximum()), 'number');
