@@ -4,7 +4,9 @@
 // (the practical floor). See docs/performance.md.
 //
 //   node bench/modbus-throughput.js [--polls 5000] [--warmup 200] [--reps 5]
-//        [--transport openpty|socat] [--pin CPU] [--json FILE]
+//        [--transport openpty|socat] [--pin CPU] [--spin US] [--json FILE]
+//
+// --spin US sets fieldlink's adaptive spin window (FIELDLINK_SPIN_US; 0 turns it off).
 //
 // --pin CPU runs the slave and the master on that one CPU (taskset): no cross-CPU wake-ups,
 // so polls/s follows the CPU each side spends per poll.
@@ -73,6 +75,7 @@ async function run(opts) {
       latencyP50: rs[0].latency ? c.median(rs.map((r) => r.latency.p50)) : undefined,
       latencyP99: rs[0].latency ? c.median(rs.map((r) => r.latency.p99)) : undefined,
       threads: rs.map((r) => r.threadsCpuSeconds).filter(Boolean),
+      engine: rs.map((r) => r.engine).filter(Boolean),
     };
   }
   const fl = by.fieldlink;
@@ -148,11 +151,19 @@ function report(res) {
       `p50 ${c.fmt(1000 * by.fieldlink.latencyP50, 1)} µs, p99 ${c.fmt(1000 * by.fieldlink.latencyP99, 1)} µs; ` +
       `per poll seen by JS: ${c.fmt(1e6 / by.fieldlink.pollsPerSec, 1)} µs`);
   }
+  const eng = by.fieldlink.engine;
+  if (eng.length) {
+    const share = (k) => c.median(eng.map((e) => e[k] / Math.max(1, e.idlePeriods)));
+    lines.push(`fieldlink engine (adaptive spin ${eng[0].spinMicros} µs; FIELDLINK_SPIN_US=0 turns it off): per idle period ` +
+      `spun ${c.pct(share('spins'))}, found work while spinning ${c.pct(share('spinHits'))}, slept ${c.pct(share('sleeps'))} ` +
+      `(whole worker process, warm-up included)`);
+  }
   return lines.join('\n');
 }
 
 if (require.main === module) {
   const opts = c.parseArgs(process.argv.slice(2), { polls: 5000, warmup: 200, reps: 5, transport: 'openpty', quietThreshold: 0.3 });
+  if (opts.spin !== undefined) process.env.FIELDLINK_SPIN_US = String(opts.spin); // the workers inherit it
   run(opts).then((res) => {
     console.log(report(res));
     if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(res, null, 2));

@@ -190,6 +190,27 @@ export interface PortInfo {
 export function listPorts(): Promise<PortInfo[]>;
 
 // ---------------------------------------------------------------------------------------
+// The I/O engine (one thread for the whole process)
+
+export interface EngineStats {
+  /** The adaptive spin window in µs (0: off). */
+  spinMicros: number;
+  /** Times the engine thread ran out of ready work. */
+  idlePeriods: number;
+  /** Idle periods spent polling instead of sleeping, and how many of those found work. */
+  spins: number;
+  spinHits: number;
+  /** Idle periods spent asleep in epoll_wait. */
+  sleeps: number;
+  /** Recent share of idle periods shorter than the window (it spins while this is > 0.75). */
+  hitRate: number;
+}
+
+/** Sets the engine's adaptive spin window (0..10000 µs; default 100; 0 = off). Also FIELDLINK_SPIN_US. */
+export function configureEngine(options?: { spinMicros?: number }): EngineStats;
+export function engineStats(): EngineStats;
+
+// ---------------------------------------------------------------------------------------
 // M307 Temperature Guard
 
 /** number; null = no sensor / failed; Infinity = open circuit; -Infinity = shorted. */

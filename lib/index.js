@@ -10,6 +10,7 @@ const { m307 } = require('./m307');
 const { MateBus } = require('./mate/bus');
 const { mate } = require('./mate');
 const { diagnose, runFullDiagnostic, scanModbus, probeProfile, testM307 } = require('./diagnostics');
+const { configureEngine, engineStats } = require('./engine');
 
 module.exports = {
   ModbusBus,
@@ -26,6 +27,8 @@ module.exports = {
   scanModbus,
   probeProfile,
   testM307,
+  configureEngine,
+  engineStats,
   errors,
   FieldlinkError: errors.FieldlinkError,
   ValidationError: errors.ValidationError,

@@ -34,4 +34,14 @@ if (!addon) {
 
 addon.setErrorFactory(errors.fromNative);
 
+// FIELDLINK_SPIN_US: the engine's adaptive spin window in µs (0 turns it off); see
+// configureEngine() in lib/index.js and docs/performance.md.
+if (process.env.FIELDLINK_SPIN_US !== undefined && process.env.FIELDLINK_SPIN_US !== '') {
+  const us = Number(process.env.FIELDLINK_SPIN_US);
+  if (!Number.isInteger(us) || us < 0 || us > 10000) {
+    throw new errors.ValidationError(`FIELDLINK_SPIN_US must be an integer 0..10000, got "${process.env.FIELDLINK_SPIN_US}"`, "EINVAL", { argument: "FIELDLINK_SPIN_US" });
+  }
+  addon.engineOptions({ spinMicros: us });
+}
+
 module.exports = addon;

@@ -24,7 +24,7 @@ async function openFieldlink(p) {
     version: require(path.join(c.ROOT, 'package.json')).version,
     settings: { ...bus.options },
     poll: () => bus.readInputRegisters(1, 1, 2),
-    extra: async () => ({ latency: (await bus.stats()).latency }),
+    extra: async () => ({ latency: (await bus.stats()).latency, engine: require(path.join(c.ROOT, 'lib', 'native')).engineOptions() }),
     close: () => bus.close(),
   };
 }

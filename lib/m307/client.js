@@ -97,10 +97,29 @@ function toDate(d) {
 const LOG_FIELDS = 15;
 const reading = (x) => (Number.isNaN(x) ? null : x);
 
-function logRecordFromNumbers(a, o) {
+// Device wall-clock minutes -> epoch ms, as new Date(y, m - 1, d, h, mi) gives them. Resolving
+// the time zone is most of the cost of a log record, and a log holds thousands of records
+// from a few dozen hours: the start of each hour is resolved once and the minutes added,
+// unless the zone offset changes inside that hour (then every record asks Date).
+function localClock() {
+  let key = -1;
+  let base = 0;
+  let linear = false;
+  return (y, mo, d, h, mi) => {
+    const k = ((y * 13 + mo) * 32 + d) * 24 + h;
+    if (k !== key) {
+      key = k;
+      base = new Date(y, mo - 1, d, h, 0, 0).getTime();
+      linear = new Date(y, mo - 1, d, h, 59, 0).getTime() - base === 59 * 60000;
+    }
+    return linear ? base + mi * 60000 : new Date(y, mo - 1, d, h, mi, 0).getTime();
+  };
+}
+
+function logRecordFromNumbers(a, o, clock) {
   const valid = a[o + 6] === 1;
   return {
-    datetime: valid ? new Date(a[o], a[o + 1] - 1, a[o + 2], a[o + 3], a[o + 4], 0) : null,
+    datetime: valid ? new Date(clock(a[o], a[o + 1], a[o + 2], a[o + 3], a[o + 4])) : null,
     temp1: reading(a[o + 7]),
     temp2: reading(a[o + 8]),
     internalTemp: reading(a[o + 9]),
@@ -371,11 +390,12 @@ class M307Client extends EventEmitter {
     const records = [];
     const collect = onRecord === undefined || this._collectAlso !== false;
     const onAbort = () => this._native.cancelLog();
+    const clock = localClock();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await this._native.readLog(resetPointer, this._status.temperatureResolution, (numbers, count, total) => {
         for (let i = 0; i < count; i++) {
-          const rec = logRecordFromNumbers(numbers, i * LOG_FIELDS);
+          const rec = logRecordFromNumbers(numbers, i * LOG_FIELDS, clock);
           if (collect) records.push(rec);
           if (onRecord) onRecord(rec);
         }
@@ -483,4 +503,4 @@ class M307Client extends EventEmitter {
   }
 }
 
-module.exports = { M307Client, DEFAULT_PORT, INPUT_LOGIC };
+module.exports = { M307Client, DEFAULT_PORT, INPUT_LOGIC, _localClock: localClock };

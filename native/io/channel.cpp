@@ -130,6 +130,11 @@ void Channel::startReading() {
       return;
     }
     self->onBytes(self->readBuf_.data(), n);
+    if (ep != self->epoch_ || self->reading_) return;  // closed or restarted meanwhile
+    // No read is pending here, so the buffer may change.
+    auto& buf = self->readBuf_;
+    if (n == buf.size() && buf.size() < kReadLarge) buf = std::vector<uint8_t>(kReadLarge);
+    else if (buf.size() > kReadSmall && n < kReadSmall && !self->busy_) buf = std::vector<uint8_t>(kReadSmall);
     self->startReading();
   });
 }
@@ -142,7 +147,8 @@ void Channel::onBytes(const uint8_t* data, size_t n) {
     return;
   }
   rx_.insert(rx_.end(), data, data + n);
-  if (cur_.idleTimeout) armDeadline(Clock::now() + cur_.timeout);
+  // With idleTimeout the deadline is not re-armed here (a timer syscall per read): when it
+  // fires it moves itself to lastActivity_ + timeout if bytes came in the meantime.
   FrameVerdict v = cur_.framer(rx_.data(), rx_.size());
   if (v.status == FrameStatus::Complete) {
     finish({});
@@ -184,7 +190,7 @@ void Channel::startTransaction() {
   invalidError_ = {};
   ++stats_.requests;
   stats_.bytesSent += cur_.request.size();
-  stats_.lastRequestHex = toHex(cur_.request);
+  lastRequest_.assign(cur_.request.begin(), cur_.request.end());
   awaitingReply_ = cur_.expectReply;  // before the write: a fast device may answer at once
   sentAt_ = Clock::now();
   const unsigned ep = epoch_;
@@ -218,6 +224,13 @@ void Channel::armDeadline(Clock::time_point at) {
   deadline_.expires_at(at);
   deadline_.async_wait([self = shared_from_this(), ep, seq](std::error_code ec) {
     if (ec || ep != self->epoch_ || seq != self->txSeq_ || !self->busy_) return;
+    if (self->cur_.idleTimeout) {
+      auto due = self->lastActivity_ + self->cur_.timeout;
+      if (due > Clock::now()) {
+        self->armDeadline(due);
+        return;
+      }
+    }
     self->finish(self->cur_.onDeadline(self->rx_.data(), self->rx_.size()));
   });
 }
@@ -251,20 +264,20 @@ void Channel::finish(const Error& e) {
       latency_.push_back(ms);
       if (latency_.size() > kLatencySamples) latency_.pop_front();
     }
-    if (!rx_.empty()) stats_.lastReplyHex = toHex(rx_);
+    if (!rx_.empty()) lastReply_.assign(rx_.begin(), rx_.end());
   } else {
     if (e.kind == ErrorKind::Timeout) ++stats_.timeouts;
     else if (e.kind == ErrorKind::Protocol) ++stats_.protocolErrors;
     stats_.lastErrorCode = e.code;
-    if (!rx_.empty()) stats_.lastReplyHex = toHex(rx_);
+    if (!rx_.empty()) lastReply_.assign(rx_.begin(), rx_.end());
   }
   Transaction t = std::move(cur_);
   cur_ = Transaction{};
   Bytes got = std::move(rx_);
   rx_.clear();
   ++txSeq_;  // late timer/write handlers of this transaction are now ignored
-  if (t.done) t.done(e, got);
-  asio::post(io_, [self = shared_from_this()] { self->pump(); });
+  if (t.done) t.done(e, got);  // may submit the next request itself (pump runs there)
+  pump();
 }
 
 void Channel::linkLost(const Error& e) {
@@ -316,6 +329,8 @@ void Channel::scheduleReconnect(const Error& why, bool immediate) {
 ChannelStats Channel::stats() const {
   ChannelStats s = stats_;
   s.queueDepth = queue_.size() + (busy_ ? 1 : 0);
+  s.lastRequestHex = toHex(lastRequest_);
+  s.lastReplyHex = toHex(lastReply_);
   s.latencyMs.assign(latency_.begin(), latency_.end());
   return s;
 }

@@ -112,7 +112,10 @@ class Channel : public std::enable_shared_from_this<Channel> {
   uint64_t txSeq_ = 0;
 
   asio::steady_timer gapTimer_, deadline_, settleTimer_, reconnectTimer_;
-  std::array<uint8_t, 8192> readBuf_{};  // a whole burst per read (the M307 log streams 60 KB)
+  // Small while replies are small; a read that fills it switches to kReadLarge, so a stream
+  // (the M307 log's 60 KB) is drained in a few reads and the sender's window reopens at once.
+  static constexpr size_t kReadSmall = 4096, kReadLarge = 65536;
+  std::vector<uint8_t> readBuf_ = std::vector<uint8_t>(kReadSmall);
   bool reading_ = false;
 
   unsigned reconnectAttempt_ = 0;
@@ -120,6 +123,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
   std::mt19937 rng_{std::random_device{}()};
 
   ChannelStats stats_;
+  Bytes lastRequest_, lastReply_;  // hex-formatted only when stats() asks
   std::deque<double> latency_;
 };
 

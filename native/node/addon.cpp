@@ -71,11 +71,35 @@ Napi::Value setErrorFactory(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// engineOptions({ spinMicros }) sets what is given; returns the engine's counters either way.
+Napi::Value engineOptions(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() > 0 && info[0].IsObject()) {
+    Napi::Object o = info[0].As<Napi::Object>();
+    if (o.Has("spinMicros")) {
+      double us = numberOption(o, "spinMicros", io::Engine::kDefaultSpinMicros);
+      if (!(us >= 0 && us <= 10000) || us != static_cast<double>(static_cast<uint32_t>(us)))
+        throw Napi::RangeError::New(env, "spinMicros must be an integer 0..10000");
+      io::Engine::instance().setSpinMicros(static_cast<uint32_t>(us));
+    }
+  }
+  io::EngineStats s = io::Engine::instance().stats();
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("spinMicros", static_cast<double>(s.spinMicros));
+  r.Set("idlePeriods", static_cast<double>(s.idlePeriods));
+  r.Set("spins", static_cast<double>(s.spins));
+  r.Set("spinHits", static_cast<double>(s.spinHits));
+  r.Set("sleeps", static_cast<double>(s.sleeps));
+  r.Set("hitRate", s.hitRate);
+  return r;
+}
+
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<Addon>(new Addon(env));
   exports.Set("setErrorFactory", Napi::Function::New(env, setErrorFactory, "setErrorFactory"));
+  exports.Set("engineOptions", Napi::Function::New(env, engineOptions, "engineOptions"));
   initModbus(env, exports);
   initPty(env, exports);
   initPorts(env, exports);

@@ -2,10 +2,12 @@
 // record happens here with native/core/m307; JS receives plain values.
 #include <napi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <mutex>
 
 #include "io/engine.hpp"
 #include "io/tcp_link.hpp"
@@ -105,6 +107,7 @@ Napi::Object logRecordToJs(Napi::Env env, const uint8_t* p, double resolution) {
 // day, hour, minute, dayOfWeek, valid, temp1, temp2, internalTemp, internalHumidity, input1,
 // input2, mainPower, flags. Readings: NaN = none (no sensor / failed), +-Infinity = open/shorted.
 constexpr size_t kLogFields = 15;
+constexpr size_t kChunkRecords = 1024;  // log records per typed array handed to JS
 
 double readingNumber(const m307::Reading& r) {
   switch (r.kind) {
@@ -332,23 +335,65 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     auto p = std::make_shared<PendingPromise>(env);
     Addon* addon = &addonOf(env);
     auto s = session_;
-    asio::post(io::Engine::instance().context(), [s, p, addon, reset, resolution, onBatch] {
+    // Batches are coalesced: while one hand-off to JS is on its way, newly decoded chunks join
+    // it instead of costing a hand-off each (a fast stream then takes a few hops, a slow serial
+    // one still reports every read). Each chunk's numbers become the typed array's memory
+    // (no copy); the lock only guards the list, not the decoding.
+    struct Chunk {
+      std::unique_ptr<double[]> values;  // count * kLogFields, every one written
+      size_t count = 0, total = 0;
+    };
+    struct Batches {
+      std::mutex m;
+      std::vector<std::unique_ptr<Chunk>> ready;
+      bool posted = false;
+    };
+    auto batches = std::make_shared<Batches>();
+    auto deliver = [batches, onBatch](Napi::Env env) {
+      std::vector<std::unique_ptr<Chunk>> chunks;
+      {
+        std::lock_guard<std::mutex> lock(batches->m);
+        chunks.swap(batches->ready);
+        batches->posted = false;
+      }
+      for (auto& owned : chunks) {
+        Chunk* c = owned.release();  // the ArrayBuffer owns it from here
+        const size_t n = c->count * kLogFields;
+        auto ab = Napi::ArrayBuffer::New(env, c->values.get(), n * sizeof(double),
+                                         [](Napi::Env, void*, Chunk* owner) { delete owner; }, c);
+        auto arr = Napi::Float64Array::New(env, n, ab, 0);
+        onBatch->Call({arr, Napi::Number::New(env, static_cast<double>(c->count)), Napi::Number::New(env, static_cast<double>(c->total))});
+      }
+    };
+    asio::post(io::Engine::instance().context(), [s, p, addon, reset, resolution, onBatch, batches, deliver] {
       s->readLog(
           reset,
-          [addon, onBatch, resolution](const uint8_t* recs, size_t count, size_t total) {
-            // Decoded here (engine thread) into kLogFields numbers per record: one typed array
-            // crosses to JS instead of 16 N-API property sets per record.
-            auto values = std::make_shared<std::vector<double>>(count * kLogFields);
-            for (size_t i = 0; i < count; ++i)
-              logRecordToNumbers(recs + i * m307::kLogRecordSize, resolution, values->data() + i * kLogFields);
-            addon->post([onBatch, values, count, total](Napi::Env env) {
-              auto ab = Napi::ArrayBuffer::New(env, values->size() * sizeof(double));
-              std::memcpy(ab.Data(), values->data(), values->size() * sizeof(double));
-              auto arr = Napi::Float64Array::New(env, values->size(), ab, 0);
-              onBatch->Call({arr, Napi::Number::New(env, static_cast<double>(count)), Napi::Number::New(env, static_cast<double>(total))});
-            });
+          [addon, resolution, batches, deliver](const uint8_t* recs, size_t count, size_t total) {
+            // Decoded here (engine thread) into kLogFields numbers per record: typed arrays
+            // cross to JS instead of 16 N-API property sets per record.
+            // At most kChunkRecords per array: 120 KB stays under malloc's mmap threshold, so
+            // the memory is reused from one download to the next instead of being mapped and
+            // page-faulted afresh (that cost more than the decoding).
+            std::vector<std::unique_ptr<Chunk>> made;
+            for (size_t from = 0; from < count; from += kChunkRecords) {
+              auto chunk = std::make_unique<Chunk>();
+              chunk->count = std::min(kChunkRecords, count - from);
+              chunk->total = total - count + from + chunk->count;
+              chunk->values.reset(new double[chunk->count * kLogFields]);
+              for (size_t i = 0; i < chunk->count; ++i)
+                logRecordToNumbers(recs + (from + i) * m307::kLogRecordSize, resolution, chunk->values.get() + i * kLogFields);
+              made.push_back(std::move(chunk));
+            }
+            bool post = false;
+            {
+              std::lock_guard<std::mutex> lock(batches->m);
+              for (auto& c : made) batches->ready.push_back(std::move(c));
+              if (!batches->posted) post = batches->posted = true;
+            }
+            if (post) addon->post(deliver);
           },
           [p, addon, onBatch](const Error& e, size_t total, bool echo) {
+            // Posted after every batch's delivery (one queue, in order).
             addon->post([p, e, total, echo, onBatch](Napi::Env env) {
               delete onBatch;
               if (e) {

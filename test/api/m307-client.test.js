@@ -167,6 +167,59 @@ describe('M307Client', function () {
     assert.strictEqual(progress.at(-1).percent, 100);
   });
 
+  it('readLog of 4,000 records: every field equals the decoder applied to the simulator\'s own bytes', async function () {
+    await m.close();
+    await srv.close();
+    const frozen = Date.now(); // no record is added between the download and logData()
+    sim = new M307Simulator({ logRecords: 4000, logRate: 1, now: () => frozen });
+    srv = await serveTcp(sim, { port: 0 });
+    m = await M307Client.connect('127.0.0.1', { port: srv.port, timeout: 1000 });
+    const batches = [];
+    const recs = await m.readLog({ onProgress: (p) => batches.push(p.received) });
+    const bytes = sim.logData();
+    assert.strictEqual(recs.length, 4000);
+    assert.strictEqual(bytes.length, 4000 * 15);
+    for (let i = 0; i < recs.length; i++) {
+      const d = m307.decodeLogRecord(bytes.subarray(i * 15, i * 15 + 15), 0.1);
+      const r = recs[i];
+      const want = d.valid ? new Date(d.year, d.month - 1, d.day, d.hour, d.minute, 0).getTime() : null;
+      assert.strictEqual(r.datetime ? r.datetime.getTime() : null, want, `record ${i} datetime`);
+      assert.deepStrictEqual([r.temp1, r.temp2, r.internalTemp, r.internalHumidity, r.flags],
+        [d.temp1, d.temp2, d.internalTemp, d.internalHumidity, d.flags], `record ${i}`);
+      assert.strictEqual(r.door1State, d.input1 ? 'closed' : 'open');
+      assert.strictEqual(r.powerStatus, d.mainPower);
+    }
+    // Batches coalesce while JS is busy, but progress only grows and ends at the total.
+    for (let i = 1; i < batches.length; i++) assert.ok(batches[i] > batches[i - 1]);
+    assert.strictEqual(batches.at(-1), 4000);
+  });
+
+  it('the log\'s cached local clock equals new Date(y, m, d, h, mi) across DST changes, in several zones', function () {
+    // A child process per zone: the zone is fixed when a process starts.
+    const { execFileSync } = require('node:child_process');
+    const script = `
+      const { _localClock } = require(${JSON.stringify(require.resolve('../../lib/m307/client'))});
+      const clock = _localClock();
+      let n = 0, bad = [];
+      // Every minute of March, April, September, October and November 2026 (the northern and
+      // southern changes), in order, as a log holds them.
+      for (const mo of [3, 4, 9, 10, 11]) {
+        for (let d = 1; d <= 31; d++) for (let h = 0; h < 24; h++) for (let mi = 0; mi < 60; mi++) {
+          if (new Date(2026, mo - 1, d).getMonth() !== mo - 1) continue;
+          n++;
+          const want = new Date(2026, mo - 1, d, h, mi, 0).getTime();
+          const got = clock(2026, mo, d, h, mi);
+          if (got !== want && bad.length < 5) bad.push([mo, d, h, mi, got - want]);
+        }
+      }
+      console.log(JSON.stringify({ n, bad }));`;
+    for (const tz of ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata', 'America/St_Johns']) {
+      const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, TZ: tz } }).toString());
+      assert.strictEqual(out.n, (31 + 30 + 30 + 31 + 30) * 1440, tz);
+      assert.deepStrictEqual(out.bad, [], `${tz}: [month, day, hour, minute, ms off]`);
+    }
+  });
+
   it('readLog tolerates a 60-byte echo before the records', async function () {
     sim.logEcho = true;
     if (sim.setOption) sim.setOption('logEcho', true);

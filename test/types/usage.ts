@@ -1,6 +1,6 @@
 // Compiled by test/api/typings.test.js with `tsc --noEmit --strict`: the public typings
 // must accept the documented usage and reject misuse (the @ts-expect-error lines).
-import { ModbusBus, ModbusSensor, listPorts, errors, FieldlinkError, SensorReading, BusStats, PortInfo } from '../../lib';
+import { ModbusBus, ModbusSensor, listPorts, errors, FieldlinkError, SensorReading, BusStats, PortInfo, configureEngine, engineStats, EngineStats } from '../../lib';
 
 async function main(): Promise<void> {
   const bus: ModbusBus = await ModbusBus.open('/dev/ttyUSB0', { baudRate: 9600, parity: 'none', timeout: 500 });
@@ -29,6 +29,9 @@ async function main(): Promise<void> {
   bus.sensor(2, { profile: { extends: 'xy-md02', functionCode: 3, temperature: { register: 0, scale: 10, signed: true } } });
   const ports: PortInfo[] = await listPorts();
   const rs485: boolean = ports[0].isRs485;
+  const eng: EngineStats = configureEngine({ spinMicros: 0 });
+  const hits: number = engineStats().spinHits + eng.spins;
+  void hits;
   try {
     await bus.readInputRegisters(1, 1, 1);
   } catch (e) {

@@ -885,10 +885,15 @@ class M307Simulator extends EventEmitter {
 
   /** Records seq from..to-1 (to at most _logTotal) as one buffer, oldest first. */
   _logSlice(from, to) {
-    const out = Buffer.alloc((to - from) * LOG_RECORD_SIZE);
-    for (let s = from, o = 0; s < to; s++, o += LOG_RECORD_SIZE) {
-      const slot = (s % this._logCap) * LOG_RECORD_SIZE;
-      this._log.copy(out, o, slot, slot + LOG_RECORD_SIZE);
+    const out = Buffer.allocUnsafe((to - from) * LOG_RECORD_SIZE);
+    // The ring holds the range in at most two runs: up to the end of the ring, then from 0.
+    let o = 0;
+    for (let s = from; s < to;) {
+      const slot = s % this._logCap;
+      const run = Math.min(to - s, this._logCap - slot);
+      this._log.copy(out, o, slot * LOG_RECORD_SIZE, (slot + run) * LOG_RECORD_SIZE);
+      o += run * LOG_RECORD_SIZE;
+      s += run;
     }
     return out;
   }

@@ -1,0 +1,29 @@
+'use strict';
+// The I/O engine shared by every bus and connection in the process (docs/ARCHITECTURE.md,
+// "Threads"). One setting today: the adaptive spin window.
+const native = require('./native');
+const v = require('./validate');
+
+/**
+ * configureEngine({ spinMicros }) -> engine stats.
+ * spinMicros (0..10000, default 100; 0 turns spinning off): when three in four recent idle periods of
+ * the engine thread were shorter than this, it polls for up to this long before sleeping, so
+ * a reply or the next request does not pay a thread wake-up. It turns itself off when idle
+ * periods are longer (any real serial wire or LAN device), so it costs nothing there.
+ * The environment variable FIELDLINK_SPIN_US sets the same at load time.
+ */
+function configureEngine(options = {}) {
+  const o = v.plainObject('options', options);
+  for (const k of Object.keys(o)) {
+    if (k !== 'spinMicros') v.fail(`options.${k}`, 'a known option (spinMicros)', o[k], 'EINVAL');
+  }
+  if (o.spinMicros !== undefined) v.integer('spinMicros', o.spinMicros, 0, 10000);
+  return engineStats(native.engineOptions(o.spinMicros === undefined ? {} : { spinMicros: o.spinMicros }));
+}
+
+/** Counters of the engine loop: { spinMicros, idlePeriods, spins, spinHits, sleeps, hitRate }. */
+function engineStats(raw = native.engineOptions()) {
+  return { ...raw };
+}
+
+module.exports = { configureEngine, engineStats };
