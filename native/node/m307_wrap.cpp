@@ -324,6 +324,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
   }
 
   // readLog(resetPointer, resolution, onBatch(numbers: Float64Array, count, totalSoFar)) -> { total, echo }
+  // `numbers` is valid only during the call (detached after it): copy what must outlive it.
   Napi::Value readLog(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     bool reset = info[0].ToBoolean().Value();
@@ -337,8 +338,8 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     auto s = session_;
     // Batches are coalesced: while one hand-off to JS is on its way, newly decoded chunks join
     // it instead of costing a hand-off each (a fast stream then takes a few hops, a slow serial
-    // one still reports every read). Each chunk's numbers become the typed array's memory
-    // (no copy); the lock only guards the list, not the decoding.
+    // one still reports every read). JS reads each chunk's numbers in place (no copy); the
+    // lock only guards the list, not the decoding.
     struct Chunk {
       std::unique_ptr<double[]> values;  // count * kLogFields, every one written
       size_t count = 0, total = 0;
@@ -356,13 +357,22 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
         chunks.swap(batches->ready);
         batches->posted = false;
       }
-      for (auto& owned : chunks) {
-        Chunk* c = owned.release();  // the ArrayBuffer owns it from here
+      for (auto& c : chunks) {
+        // The callback converts the numbers synchronously (lib/m307), so the array lends the
+        // chunk's memory for the call and is detached right after: nothing can read it later,
+        // and the memory is freed at once instead of at some later GC (which left the heap
+        // growing and every download page-faulting fresh memory).
         const size_t n = c->count * kLogFields;
-        auto ab = Napi::ArrayBuffer::New(env, c->values.get(), n * sizeof(double),
-                                         [](Napi::Env, void*, Chunk* owner) { delete owner; }, c);
+        auto ab = Napi::ArrayBuffer::New(env, c->values.get(), n * sizeof(double));
         auto arr = Napi::Float64Array::New(env, n, ab, 0);
-        onBatch->Call({arr, Napi::Number::New(env, static_cast<double>(c->count)), Napi::Number::New(env, static_cast<double>(c->total))});
+        try {
+          onBatch->Call({arr, Napi::Number::New(env, static_cast<double>(c->count)), Napi::Number::New(env, static_cast<double>(c->total))});
+        } catch (...) {
+          ab.Detach();
+          throw;
+        }
+        ab.Detach();
+        c.reset();
       }
     };
     asio::post(io::Engine::instance().context(), [s, p, addon, reset, resolution, onBatch, batches, deliver] {

@@ -194,6 +194,20 @@ describe('M307Client', function () {
     assert.strictEqual(batches.at(-1), 4000);
   });
 
+  it('the addon lends each log batch only for the callback: an array kept past it is detached (length 0)', async function () {
+    let kept = null;
+    let seen = 0;
+    await m._native.readLog(true, 0.1, (numbers, count) => {
+      seen += count;
+      assert.strictEqual(numbers.length, count * 15);
+      kept = numbers;
+    });
+    assert.strictEqual(seen, 200);
+    assert.ok(kept instanceof Float64Array);
+    assert.strictEqual(kept.length, 0);
+    assert.strictEqual(kept.buffer.byteLength, 0);
+  });
+
   it('the log\'s cached local clock equals new Date(y, m, d, h, mi) across DST changes, in several zones', function () {
     // A child process per zone: the zone is fixed when a process starts.
     const { execFileSync } = require('node:child_process');
