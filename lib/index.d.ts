@@ -379,6 +379,7 @@ export class FxDevice extends MateDevice {
 }
 export class DcDevice extends MateDevice {
   getStatus(options?: { pages?: 1 | 2 | 3 | 4 | 5 | 6 }): Promise<WithUnits<DcStatus>>;
+  /** Clear today's min / max battery voltage (statistics only: allowed without allowControl). */
   resetDailyMinimum(): Promise<number>;
   resetDailyMaximum(): Promise<number>;
 }
@@ -397,6 +398,7 @@ export class MateBus extends EventEmitter {
   parityMode: 'mark-space' | 'odd-even' | 'pjon';
   readonly allowControl: boolean;
   readRegister(port: number, address: number): Promise<number>;
+  /** Raw WRITE; resolves with the echoed value. Refused with ValidationError ECONTROL unless opened with allowControl. */
   writeRegister(port: number, address: number, value: number): Promise<number>;
   status(port: number, page: number, param?: number): Promise<{ byte0: number; value: number; payload: Buffer }>;
   scan(options?: { firmware?: boolean; onProgress?: (p: { port: number; of: number; found: MateScanEntry | null }) => void }): Promise<MateScanEntry[]>;

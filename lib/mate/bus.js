@@ -67,7 +67,7 @@ class MateDevice {
     this.bus._needControl(`writing ${this.type} register "${name}"`);
     v.number('value', value, -1e9, 1e9);
     const raw = native.mate.registerRaw(TYPE_IDS[this.type], name, value);
-    await this.bus.writeRegister(this.port, spec.address, raw);
+    await this.bus._write(this.port, spec.address, raw);
     const back = await this.bus.readRegister(this.port, spec.address);
     if (back !== raw) {
       throw new DeviceError(`${this.type} register "${name}" did not take ${value}: it reads back ${back} (raw)`, 'EVERIFY', { port: this.port });
@@ -157,7 +157,7 @@ class FxDevice extends MateDevice {
     if (!(value in c.values)) v.fail('value', `one of ${Object.keys(c.values).join(', ')} for ${control}`, value, 'EINVAL');
     this.bus._needControl(`setting the FX ${control} control`);
     const raw = c.values[value];
-    await this.bus.writeRegister(this.port, c.register, raw);
+    await this.bus._write(this.port, c.register, raw);
     const back = await this.bus.readRegister(this.port, c.register);
     if (back !== raw) {
       throw new DeviceError(`FX ${control} did not change to ${value}: it reads back ${back}`, 'EVERIFY', { port: this.port });
@@ -186,14 +186,17 @@ class DcDevice extends MateDevice {
     return s;
   }
 
-  /** Resets today's minimum battery voltage (write 0x00FF to 0x00EC). */
+  /**
+   * Resets today's minimum battery voltage (write 0x00FF to 0x00EC). It clears a statistic
+   * and changes nothing in how the system runs, so it does not need allowControl.
+   */
   resetDailyMinimum() {
-    return this.bus.writeRegister(this.port, 0x00ec, 0x00ff);
+    return this.bus._write(this.port, 0x00ec, 0x00ff);
   }
 
-  /** Resets today's maximum battery voltage (write 0x00FF to 0x00EB). */
+  /** Resets today's maximum battery voltage (write 0x00FF to 0x00EB); no allowControl needed. */
   resetDailyMaximum() {
-    return this.bus.writeRegister(this.port, 0x00eb, 0x00ff);
+    return this.bus._write(this.port, 0x00eb, 0x00ff);
   }
 }
 
@@ -238,7 +241,6 @@ class MateBus extends EventEmitter {
     super();
     this.path = opts.path;
     this.options = Object.freeze({ ...opts });
-    this.allowControl = opts.allowControl;
     this._state = 'connecting';
     this._closed = false;
     this._devices = null;
@@ -251,6 +253,11 @@ class MateBus extends EventEmitter {
 
   get state() {
     return this._state;
+  }
+
+  /** Fixed when the bus is opened: a flow cannot switch controls on later. */
+  get allowControl() {
+    return this.options.allowControl;
   }
 
   _needControl(what) {
@@ -270,10 +277,22 @@ class MateBus extends EventEmitter {
     return (await this._command(port, CMD.read, address, 0)).value;
   }
 
-  /** WRITE (type 03). Resolves with the value the device echoed (not always the full value: §2.4). */
+  /**
+   * WRITE (type 03) of any register. Resolves with the value the device echoed (not always the
+   * full value: §2.4). A raw write can change anything, setpoints and the inverter mode
+   * included, so it needs { allowControl: true } like the named controls.
+   */
   async writeRegister(port, address, value) {
     v.integer('address', address, 0, 0xffff);
     v.integer('value', value, 0, 0xffff);
+    this._needControl(`writing register 0x${address.toString(16).padStart(4, '0')}`);
+    return this._write(port, address, value);
+  }
+
+  // Writes without the allowControl check: for callers that checked it already (named
+  // registers, FX controls) and for what a MATE writes anyway (clock, date, battery
+  // temperature relay, the DC's daily min/max statistics).
+  async _write(port, address, value) {
     return (await this._command(port, CMD.write, address, value)).value;
   }
 
@@ -367,18 +386,18 @@ class MateBus extends EventEmitter {
     const time = run('time', async () => {
       const t = now();
       const raw = mate.encode.time(t.getHours(), t.getMinutes(), t.getSeconds());
-      for (const p of ports('mx', 'dc')) await this.writeRegister(p, 0x4004, raw);
+      for (const p of ports('mx', 'dc')) await this._write(p, 0x4004, raw);
     });
     const date = run('date', async () => {
       const t = now();
       const raw = mate.encode.date(t.getFullYear(), t.getMonth() + 1, t.getDate());
-      for (const p of ports('dc')) await this.writeRegister(p, 0x4005, raw);
+      for (const p of ports('dc')) await this._write(p, 0x4005, raw);
     });
     const temp = run('temperature', async () => {
       const [mx] = ports('mx');
       if (mx === undefined) return;
       const raw = await this.readRegister(mx, 0x4000);
-      for (const p of ports('fx', 'dc')) await this.writeRegister(p, 0x4001, raw);
+      for (const p of ports('fx', 'dc')) await this._write(p, 0x4001, raw);
     });
     const timers = [setInterval(time, timeInterval), setInterval(date, dateInterval), setInterval(temp, temperatureInterval)];
     for (const t of timers) t.unref();

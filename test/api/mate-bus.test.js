@@ -149,13 +149,25 @@ describe('MateBus', function () {
       await rejects((async () => t.bus.mx(11))(), errors.ValidationError, 'ERANGE');
       await rejects(t.bus.readRegister(1, 70000), errors.ValidationError, 'ERANGE');
       await rejects(t.bus.writeRegister(1, 0x4004, -1), errors.ValidationError, 'ERANGE');
+      // A raw write can set anything (the inverter mode register included): it needs
+      // allowControl too, and the setting cannot be switched on after opening.
+      const raw = await rejects(t.bus.writeRegister(2, 0x003d, 0), errors.ValidationError, 'ECONTROL');
+      assert.match(raw.message, /register 0x003d.*allowControl/);
+      assert.throws(() => { t.bus.allowControl = true; }, TypeError);
+      await rejects(t.bus.writeRegister(2, 0x003d, 0), errors.ValidationError, 'ECONTROL');
       assert.strictEqual(t.sim.stats.bytesReceived, before);
+      // Clearing the DC's daily statistics changes nothing in how the system runs: allowed.
+      assert.strictEqual(typeof (await t.bus.dc(3).resetDailyMinimum()), 'number');
     });
 
     it('with allowControl, setControl changes the FX and is read back', async function () {
       await t.bus.close();
       t.bus = await MateBus.open(t.bus.path, { allowControl: true });
       const fx = await t.bus.find('fx');
+      assert.strictEqual(await fx.setControl('inverter', 'search'), 'search');
+      // A raw write is allowed too, and is what the device echoes.
+      assert.strictEqual(typeof (await t.bus.writeRegister(fx.port, 0x003d, 2)), 'number');
+      assert.strictEqual(await t.bus.readRegister(fx.port, 0x003d), 2);
       assert.strictEqual(await fx.setControl('inverter', 'search'), 'search');
       assert.strictEqual((await fx.getStatus()).operationalMode, 'search');
       assert.strictEqual((await fx.getControls()).inverter, 'search');

@@ -741,7 +741,7 @@ describe('Outback MATE bus simulator (lib/sim/mate)', function () {
       const srv = await mate.servePty(sim, {});
       let bus;
       try {
-        bus = await MateBus.open(srv.path, { timeout: 150, retries: 0 });
+        bus = await MateBus.open(srv.path, { timeout: 150, retries: 0, allowControl: true });
         const found = await bus.scan();
         assert.deepStrictEqual(found.map((d) => [d.port, d.type]), [[0, 'hub'], [1, 'mx'], [2, 'fx'], [3, 'dc']]);
         assert.strictEqual((await bus.mx(1).getStatus()).raw, '89848900553f02001500fe02a8');
