@@ -353,10 +353,15 @@ class MateBus extends EventEmitter {
     return new DcDevice(this, port);
   }
 
-  /** The first device of a type (scans once, then uses the result). */
+  /**
+   * The first device of a type. Uses the last scan's result; when that has no such device
+   * (nothing was plugged in yet, the hub was off) it scans again before giving up.
+   */
   async find(type) {
     v.oneOf('type', type, ['mx', 'fx', 'dc']);
-    if (!this._devices) await this.scan();
+    const cached = this._devices && this._devices.find((x) => x.type === type);
+    if (cached) return this.device(cached.port, type);
+    await this.scan();
     const d = this._devices.find((x) => x.type === type);
     if (!d) throw new DeviceError(`no ${type} found on the bus (found: ${this._devices.map((x) => `${x.type}@${x.port}`).join(', ') || 'nothing'})`, 'ENODEVICE');
     return this.device(d.port, type);

@@ -117,6 +117,19 @@ describe('MateBus', function () {
       assert.strictEqual(old.floatMinutes, 492);
     });
 
+    it('find() scans again when the last scan had no such device (the hub was silent, then answers)', async function () {
+      t.sim.setFault(0, 'silent');
+      assert.deepStrictEqual(await t.bus.scan(), []);
+      await rejects(t.bus.find('mx'), errors.DeviceError, 'ENODEVICE');
+      t.sim.clearFault(0);
+      const mx = await t.bus.find('mx');
+      assert.strictEqual(mx.port, 1);
+      // Now found in the cached result: no further scan (no read of register 0 on port 0).
+      const commands = t.sim.stats.commands;
+      assert.strictEqual((await t.bus.find('mx')).port, 1);
+      assert.strictEqual(t.sim.stats.commands, commands);
+    });
+
     it('named registers with scale and unit', async function () {
       const mx = await t.bus.find('mx');
       const mode = await mx.read('chargerMode');
