@@ -88,6 +88,7 @@ export interface StateEvent { state: LinkState; error: FieldlinkError | null; re
 
 export class ModbusBus extends EventEmitter {
   /** '/dev/ttyUSB0', '/dev/serial/by-id/...', a pty path, or 'tcp://host:port'. */
+  /** An aborted signal closes the link and rejects with signal.reason (an AbortError). */
   static open(path: string, options?: ModbusBusOptions & { signal?: AbortSignal }): Promise<ModbusBus>;
   readonly path: string;
   readonly options: Readonly<Required<Omit<ModbusBusOptions, 'interFrameDelay'>>> & { interFrameDelay?: number };
@@ -260,7 +261,8 @@ export interface M307Options {
 }
 
 export class M307Client extends EventEmitter {
-  static connect(host: string, options?: M307Options): Promise<M307Client>;
+  /** An aborted signal closes the connection and rejects with signal.reason (an AbortError). */
+  static connect(host: string, options?: M307Options & { signal?: AbortSignal }): Promise<M307Client>;
   readonly host: string;
   readonly port: number;
   readonly state: LinkState;
@@ -392,7 +394,8 @@ export interface MateBusOptions {
 }
 export interface MateScanEntry { port: number; type: 'hub' | 'mx' | 'fx' | 'dc' | string; typeId: number; firmware?: string }
 export class MateBus extends EventEmitter {
-  static open(path: string, options?: MateBusOptions): Promise<MateBus>;
+  /** An aborted signal closes the port and rejects with signal.reason (an AbortError). */
+  static open(path: string, options?: MateBusOptions & { signal?: AbortSignal }): Promise<MateBus>;
   readonly path: string;
   readonly state: LinkState;
   parityMode: 'mark-space' | 'odd-even' | 'pjon';

@@ -41,4 +41,37 @@ function plainObject(name, value) {
   return value;
 }
 
-module.exports = { integer, number, oneOf, optional, plainObject, fail };
+function abortSignal(name, value) {
+  if (value === undefined) return undefined;
+  if (!(value && typeof value.aborted === 'boolean' && typeof value.addEventListener === 'function')) {
+    fail(name, 'an AbortSignal', value, 'EINVAL');
+  }
+  return value;
+}
+
+/**
+ * Runs work() (an open) so that `signal` can cut it short: an abort calls close(), which
+ * makes the pending native call fail, and the open then rejects with signal.reason (an
+ * AbortError unless the caller gave another reason), as Node's own APIs do.
+ */
+async function abortable(signal, close, work) {
+  if (!signal) return work();
+  if (signal.aborted) {
+    await close();
+    throw signal.reason;
+  }
+  const onAbort = () => {
+    Promise.resolve(close()).catch(() => {});
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await work();
+  } catch (err) {
+    if (signal.aborted) throw signal.reason;
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+module.exports = { integer, number, oneOf, optional, plainObject, fail, abortSignal, abortable };

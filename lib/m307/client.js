@@ -155,10 +155,13 @@ class M307Client extends EventEmitter {
     v.integer('logIdleTimeout', opts.logIdleTimeout, 10, 120000);
     v.integer('reconnectMinDelay', opts.reconnectMinDelay, 10, 600000);
     v.integer('reconnectMaxDelay', opts.reconnectMaxDelay, opts.reconnectMinDelay, 3600000);
+    const signal = v.abortSignal('signal', o.signal);
     const client = new M307Client(opts);
     try {
-      await client._native.open();
-      await client.readStatus();
+      await v.abortable(signal, () => client.close(), async () => {
+        await client._native.open();
+        await client.readStatus();
+      });
     } catch (err) {
       await client.close();
       if (err instanceof FieldlinkError && ['ECONNLOST', 'ENOTCONNECTED'].includes(err.code)) {

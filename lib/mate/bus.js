@@ -232,8 +232,9 @@ class MateBus extends EventEmitter {
     v.number('interFrameDelay', opts.interFrameDelay, 0, 1000);
     v.integer('reconnectMinDelay', opts.reconnectMinDelay, 10, 600000);
     v.integer('reconnectMaxDelay', opts.reconnectMaxDelay, opts.reconnectMinDelay, 3600000);
+    const signal = v.abortSignal('signal', o.signal);
     const bus = new MateBus(opts);
-    bus.parityMode = await bus._native.open();
+    bus.parityMode = await v.abortable(signal, () => bus.close(), () => bus._native.open());
     return bus;
   }
 

@@ -95,22 +95,11 @@ class ModbusBus extends EventEmitter {
   static async open(target, options) {
     const t = parseTarget(target);
     const opts = checkOptions(options);
-    const signal = options && options.signal;
-    if (signal !== undefined && !(signal && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
-      v.fail('signal', 'an AbortSignal', signal, 'EINVAL');
-    }
+    const signal = v.abortSignal('signal', options && options.signal);
     const bus = new ModbusBus(t, opts);
-    // An abort while opening (e.g. a slow TCP connect) closes the link; open rejects with ECLOSED.
-    const onAbort = () => bus.close();
-    if (signal) {
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    }
-    try {
-      await bus._native.open();
-    } finally {
-      if (signal) signal.removeEventListener('abort', onAbort);
-    }
+    // An abort while opening (e.g. a slow TCP connect) closes the link; open rejects with
+    // signal.reason.
+    await v.abortable(signal, () => bus.close(), () => bus._native.open());
     return bus;
   }
 

@@ -363,6 +363,31 @@ describe('M307Client: connecting', function () {
     await rejects(M307Client.connect('127.0.0.1', { port, timeout: 500 }), errors.ConnectionError, 'ECONNREFUSED');
   });
 
+  it('an AbortSignal cuts connect() short (the status read hangs); the device is free again after', async function () {
+    const sim = new M307Simulator();
+    const srv = await serveTcp(sim, { port: 0 });
+    try {
+      sim.setFault('slow', { delayMs: 3000, times: 1 });
+      const ac = new AbortController();
+      const t0 = Date.now();
+      setTimeout(() => ac.abort(), 100);
+      const e = await M307Client.connect('127.0.0.1', { port: srv.port, timeout: 5000, signal: ac.signal }).then(() => null, (x) => x);
+      assert.ok(e && e.name === 'AbortError', String(e));
+      assert.strictEqual(e, ac.signal.reason);
+      assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
+      // The aborted connection was closed, so the one-client device takes the next one.
+      const again = await M307Client.connect('127.0.0.1', { port: srv.port, timeout: 1000 });
+      assert.strictEqual((await again.readStatus()).temperatureUnit, 'C');
+      await again.close();
+      const pre = new AbortController();
+      pre.abort();
+      assert.strictEqual(await M307Client.connect('127.0.0.1', { port: srv.port, signal: pre.signal }).then(() => null, (x) => x.name), 'AbortError');
+      await rejects(M307Client.connect('127.0.0.1', { port: srv.port, signal: 'stop' }), errors.ValidationError, 'EINVAL');
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('bad options are ValidationErrors', async function () {
     await rejects(M307Client.connect(''), errors.ValidationError, 'EINVAL');
     await rejects(M307Client.connect('127.0.0.1', { port: 70000 }), errors.ValidationError, 'ERANGE');

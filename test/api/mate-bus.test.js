@@ -117,6 +117,18 @@ describe('MateBus', function () {
       assert.strictEqual(old.floatMinutes, 492);
     });
 
+    it('open() takes an AbortSignal: an aborted one rejects with its reason and leaves the port free', async function () {
+      const path = t.bus.path;
+      await t.bus.close();
+      const ac = new AbortController();
+      ac.abort(new Error('not now'));
+      const e = await MateBus.open(path, { signal: ac.signal }).then(() => null, (x) => x);
+      assert.strictEqual(e && e.message, 'not now');
+      await rejects(MateBus.open(path, { signal: 42 }), errors.ValidationError, 'EINVAL');
+      t.bus = await MateBus.open(path, { timeout: 100 });
+      assert.strictEqual((await t.bus.find('mx')).port, 1);
+    });
+
     it('find() scans again when the last scan had no such device (the hub was silent, then answers)', async function () {
       t.sim.setFault(0, 'silent');
       assert.deepStrictEqual(await t.bus.scan(), []);
