@@ -69,8 +69,9 @@ export interface ModbusBusOptions {
 }
 
 export interface UnitStats {
+  /** requests counts every attempt on the wire; retries the attempts after the first. */
   requests: number; replies: number; timeouts: number; errors: number; exceptions: number;
-  skipped: number; consecutiveTimeouts: number; offline: boolean;
+  skipped: number; retries: number; consecutiveTimeouts: number; offline: boolean;
 }
 
 export interface BusStats {
@@ -78,6 +79,8 @@ export interface BusStats {
   requests: number; replies: number; timeouts: number; protocolErrors: number; linkErrors: number;
   reconnects: number; bytesSent: number; bytesReceived: number; staleBytesDiscarded: number;
   rejectedNotConnected: number; rejectedQueueFull: number; queueDepth: number;
+  /** Attempts after the first (after a timeout or a bad frame, up to options.retries). */
+  retries: number;
   lastRequestHex: string; lastReplyHex: string; lastErrorCode: string;
   latencyMs: number[];
   latency: { samples: number; p50: number | null; p90: number | null; p99: number | null; max: number | null };
@@ -87,8 +90,10 @@ export interface BusStats {
 export interface StateEvent { state: LinkState; error: FieldlinkError | null; retryIn: number }
 
 export class ModbusBus extends EventEmitter {
-  /** '/dev/ttyUSB0', '/dev/serial/by-id/...', a pty path, or 'tcp://host:port'. */
-  /** An aborted signal closes the link and rejects with signal.reason (an AbortError). */
+  /**
+   * '/dev/ttyUSB0', '/dev/serial/by-id/...', a pty path, or 'tcp://host:port'. An aborted
+   * signal closes the link and rejects with signal.reason (an AbortError).
+   */
   static open(path: string, options?: ModbusBusOptions & { signal?: AbortSignal }): Promise<ModbusBus>;
   readonly path: string;
   readonly options: Readonly<Required<Omit<ModbusBusOptions, 'interFrameDelay'>>> & { interFrameDelay?: number };

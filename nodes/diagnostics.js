@@ -9,8 +9,9 @@
 //
 // The counters are those of the shared link (every node on that port or device adds to them),
 // read from stats() of the ModbusBus / M307Client / MateBus the config node holds. A counter
-// the family's link does not keep is null (retries: kept by the MATE bus only; the Modbus and
-// M307 links count a retry as another request. units: Modbus only). While the link is not
+// the family's link does not keep is null (units: Modbus only). retries are the attempts
+// after the first (Modbus and MATE: after a timeout or a bad frame; M307: after the connection
+// came back), and requests count every attempt on the wire. While the link is not
 // open there is no link to ask: the counters are null and state / lastErrorCode say why.
 //
 // The status shows "p99 12 ms, 0 timeouts": a green dot when no request timed out or came back

@@ -182,6 +182,7 @@ class M307Client extends EventEmitter {
     this._status = null;
     this._state = 'connecting';
     this._opens = 0;
+    this._retries = 0;
     this._native = new native.NativeM307(opts, (state, error, retryIn) => {
       this._state = state;
       if (state === 'open') this._opens += 1;
@@ -203,6 +204,7 @@ class M307Client extends EventEmitter {
     } catch (err) {
       if (this._closed || !(err instanceof FieldlinkError) || !['ENOTCONNECTED', 'ECONNLOST'].includes(err.code)) throw err;
       if (this._opens === opensBefore && !(await this._nextOpen(this.options.timeout))) throw err;
+      this._retries += 1;
       return fn();
     }
   }
@@ -459,8 +461,11 @@ class M307Client extends EventEmitter {
     return this._writeUserRecord(n, Buffer.from(data));
   }
 
-  stats() {
-    return this._native.stats();
+  /** Link counters; retries = requests tried again after the connection came back. */
+  async stats() {
+    const s = await this._native.stats();
+    s.retries = this._retries;
+    return s;
   }
 
   async close() {

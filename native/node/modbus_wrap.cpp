@@ -17,9 +17,11 @@ namespace {
 
 using std::chrono::milliseconds;
 
-Napi::Object statsToJs(Napi::Env env, const io::ChannelStats& s, const std::map<uint8_t, session::UnitHealth>& units) {
+Napi::Object statsToJs(Napi::Env env, const io::ChannelStats& s, const std::map<uint8_t, session::UnitHealth>& units,
+                       uint64_t retries) {
   Napi::Object o = Napi::Object::New(env);
   setChannelStats(env, o, s);
+  o.Set("retries", static_cast<double>(retries));
   Napi::Object u = Napi::Object::New(env);
   for (const auto& [unit, h] : units) {
     Napi::Object x = Napi::Object::New(env);
@@ -29,6 +31,7 @@ Napi::Object statsToJs(Napi::Env env, const io::ChannelStats& s, const std::map<
     x.Set("errors", static_cast<double>(h.errors));
     x.Set("exceptions", static_cast<double>(h.exceptions));
     x.Set("skipped", static_cast<double>(h.skipped));
+    x.Set("retries", static_cast<double>(h.retries));
     x.Set("consecutiveTimeouts", h.consecutiveTimeouts);
     x.Set("offline", h.offline);
     u.Set(std::to_string(unit), x);
@@ -221,7 +224,10 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
     asio::post(io::Engine::instance().context(), [bus, p, addon] {
       io::ChannelStats s = bus->channel().stats();
       auto units = bus->units();
-      addon->post([p, s = std::move(s), units = std::move(units)](Napi::Env env) { p->resolve(env, statsToJs(env, s, units)); });
+      const uint64_t retries = bus->retries();
+      addon->post([p, s = std::move(s), units = std::move(units), retries](Napi::Env env) {
+        p->resolve(env, statsToJs(env, s, units, retries));
+      });
     });
     return p->deferred.Promise();
   }

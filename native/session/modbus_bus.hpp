@@ -22,7 +22,8 @@ struct ModbusOptions {
 };
 
 struct UnitHealth {
-  uint64_t requests = 0, replies = 0, timeouts = 0, errors = 0, exceptions = 0, skipped = 0;
+  // requests counts every attempt on the wire; retries the attempts after the first.
+  uint64_t requests = 0, replies = 0, timeouts = 0, errors = 0, exceptions = 0, skipped = 0, retries = 0;
   unsigned consecutiveTimeouts = 0;
   bool offline = false;
   io::Clock::time_point nextProbe{};
@@ -38,6 +39,7 @@ class ModbusBus : public std::enable_shared_from_this<ModbusBus> {
   void execute(modbus::Request req, Done done);
   io::Channel& channel() { return *channel_; }
   const std::map<uint8_t, UnitHealth>& units() const { return units_; }
+  uint64_t retries() const { return retries_; }
 
  private:
   void attempt(std::shared_ptr<modbus::Request> req, unsigned triesLeft, Done done);
@@ -46,6 +48,7 @@ class ModbusBus : public std::enable_shared_from_this<ModbusBus> {
   std::shared_ptr<io::Channel> channel_;
   ModbusOptions opts_;
   std::map<uint8_t, UnitHealth> units_;
+  uint64_t retries_ = 0;
 };
 
 }  // namespace fl::session

@@ -319,6 +319,7 @@ describe('M307Client', function () {
     assert.ok(states.includes('reconnecting') && states.includes('open'), states.join(','));
     const st = await m.stats();
     assert.ok(st.reconnects >= 1);
+    assert.strictEqual(st.retries, 1, 'one request was tried again after the reconnect');
   });
 
   it('a connection that keeps dropping fails the call with a ConnectionError, then recovers by itself', async function () {

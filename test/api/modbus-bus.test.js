@@ -187,6 +187,11 @@ for (const [name, serve] of Object.entries(transports)) {
         sim.setFault(1, 'bad-crc', { times: 2 });
         assert.deepStrictEqual(await bus.readInputRegisters(1, 1, 2), [305, 546]);
         assert.strictEqual(sim.unit(1).stats.requests, 3);
+        const st = await bus.stats();
+        assert.strictEqual(st.retries, 2);
+        assert.strictEqual(st.units['1'].retries, 2);
+        assert.strictEqual(st.units['1'].requests, 3, 'every attempt on the wire is a request');
+        assert.strictEqual(st.units['1'].replies, 1);
       });
     });
 
