@@ -1,10 +1,9 @@
 'use strict';
 // One bus per port for the whole process: every Node-RED node (and any caller) naming
-// the same port shares one link and so one queue. Reference counted.
+// the same port shares one link and so one queue. Reference counted (lib/pool.js).
 const fs = require('node:fs');
 const { ModbusBus, parseTarget } = require('./modbus/bus');
-
-const entries = new Map();
+const { createPool } = require('./pool');
 
 function keyFor(target) {
   const t = parseTarget(target);
@@ -16,47 +15,44 @@ function keyFor(target) {
   }
 }
 
-// Settings that belong to the link: a second user cannot have its own.
+// Settings that belong to the link: a second user cannot have its own. A setting one side
+// leaves to its default is no conflict.
 const SETTINGS = ['baudRate', 'parity', 'dataBits', 'stopBits', 'timeout', 'retries', 'interFrameDelay'];
+const pool = createPool(SETTINGS, 'open', { differs: (a, b) => a !== undefined && b !== undefined && a !== b });
+
+// The pooled link: the open in flight (or done), given up at once when the last user leaves.
+function openLink(target, options) {
+  const abort = new AbortController();
+  const bus = ModbusBus.open(target, { ...options, signal: abort.signal });
+  bus.catch(() => {}); // a failed open is the users' to see, through `bus`
+  return {
+    options,
+    bus,
+    async close() {
+      abort.abort(); // an open still in progress gives up
+      try {
+        await (await bus).close();
+      } catch {
+        /* the open failed or was given up: nothing to close */
+      }
+    },
+  };
+}
 
 /**
- * Takes a share of the bus on `target`. Returns { bus: Promise<ModbusBus>, release(), conflict }.
- * `conflict` is a message when the bus is already open with other serial settings.
+ * Takes a share of the bus on `target`. Returns { bus: Promise<ModbusBus>, release(), conflict, key }.
+ * `conflict` is a message when the bus is already open with other serial settings. A share
+ * whose open failed is dropped from the pool, so the next acquire opens afresh.
  */
 function acquireModbusBus(target, options = {}) {
   const key = keyFor(target);
-  let e = entries.get(key);
-  let conflict = null;
-  if (!e) {
-    const abort = new AbortController();
-    e = { users: 0, options, abort, bus: ModbusBus.open(target, { ...options, signal: abort.signal }) };
-    e.bus.catch(() => entries.get(key) === e && entries.delete(key));
-    entries.set(key, e);
-  } else {
-    const diff = SETTINGS.filter((k) => options[k] !== undefined && e.options[k] !== undefined && options[k] !== e.options[k]);
-    if (diff.length) conflict = `${key} is already open with ${diff.map((k) => `${k}=${e.options[k]}`).join(', ')}; using those settings`;
-  }
-  e.users += 1;
-  let released = false;
-  const release = async () => {
-    if (released) return;
-    released = true;
-    e.users -= 1;
-    if (e.users > 0) return;
-    if (entries.get(key) === e) entries.delete(key);
-    e.abort.abort(); // an open still in progress gives up at once
-    try {
-      const bus = await e.bus;
-      await bus.close();
-    } catch {
-      /* the open failed: nothing to close */
-    }
-  };
-  return { bus: e.bus, release, conflict, key };
+  const share = pool.acquire(key, options, () => openLink(target, options));
+  share.link.bus.catch(() => pool.drop(key, share.link));
+  return { bus: share.link.bus, release: share.release, conflict: share.conflict, key };
 }
 
 function openBusCount() {
-  return entries.size;
+  return pool.count();
 }
 
 module.exports = { acquireModbusBus, openBusCount };

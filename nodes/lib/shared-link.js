@@ -12,6 +12,7 @@
 //
 // A subclass implements _open() (resolves with the library object: an EventEmitter with
 // 'state' events, .state and close()), and may override _attach(resource) / _detach(resource).
+const { createPool } = require('../../lib/pool');
 const { EventEmitter } = require('node:events');
 const { ValidationError } = require('../../lib/errors');
 
@@ -131,42 +132,6 @@ class SharedLink extends EventEmitter {
       await this._pending;
     }
   }
-}
-
-/**
- * A process-wide pool of SharedLinks, reference counted. acquire(key, opts, create) returns
- * { link, release(), conflict, key }; `conflict` says when the link already exists with other
- * values of the `shared` settings (the first user's win).
- */
-function createPool(shared, what) {
-  const links = new Map();
-  function acquire(key, opts, create) {
-    let e = links.get(key);
-    let conflict = null;
-    if (!e) {
-      e = { users: 0, link: create() };
-      links.set(key, e);
-    } else {
-      const diff = shared.filter((k) => opts[k] !== e.link.options[k]);
-      if (diff.length) conflict = `${key} is already ${what} with ${diff.map((k) => `${k}=${e.link.options[k]}`).join(', ')}; using those settings`;
-    }
-    e.users += 1;
-    let released = false;
-    const release = async () => {
-      if (released) return;
-      released = true;
-      e.users -= 1;
-      if (e.users > 0) return;
-      if (links.get(key) === e) links.delete(key);
-      await e.link.close();
-    };
-    return { link: e.link, release, conflict, key };
-  }
-  return {
-    acquire,
-    count: () => links.size,
-    users: (key) => (links.get(key) ? links.get(key).users : 0),
-  };
 }
 
 module.exports = { SharedLink, createPool };

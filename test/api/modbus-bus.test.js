@@ -449,6 +449,24 @@ describe('shared bus registry', function () {
     await rejects(bus.readInputRegisters(1, 1, 2), errors.ConnectionError, 'ECLOSED');
     await served.close();
   });
+
+  it('a failed open is forgotten: its users see the error, the next acquire opens afresh', async function () {
+    const { acquireModbusBus, openBusCount } = require('../../lib/registry');
+    const link = newLink();
+    const a = acquireModbusBus(link, {});
+    await rejects(a.bus, errors.ConnectionError, 'ENOENT');
+    assert.strictEqual(openBusCount(), 0, 'the failed link left the pool');
+    const sim = makeSim();
+    const served = await servePty(sim, { link });
+    const b = acquireModbusBus(link, {});
+    assert.deepStrictEqual(await (await b.bus).readInputRegisters(1, 1, 2), [305, 546]);
+    await a.release(); // the failed share's release does not touch the new link
+    assert.strictEqual(openBusCount(), 1);
+    assert.deepStrictEqual(await (await b.bus).readInputRegisters(1, 1, 2), [305, 546]);
+    await b.release();
+    assert.strictEqual(openBusCount(), 0);
+    await served.close();
+  });
 });
 
 describe('ModbusBus.open with an AbortSignal', function () {
