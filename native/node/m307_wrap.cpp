@@ -384,7 +384,8 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
             // At most kChunkRecords per array: 120 KB stays under malloc's mmap threshold, so
             // the memory is reused from one download to the next instead of being mapped and
             // page-faulted afresh (that cost more than the decoding).
-            std::vector<std::unique_ptr<Chunk>> made;
+            // Each array is handed over as soon as it is made, so JS builds its records while
+            // the next one is decoded.
             for (size_t from = 0; from < count; from += kChunkRecords) {
               auto chunk = std::make_unique<Chunk>();
               chunk->count = std::min(kChunkRecords, count - from);
@@ -392,15 +393,14 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
               chunk->values.reset(new double[chunk->count * kLogFields]);
               for (size_t i = 0; i < chunk->count; ++i)
                 logRecordToNumbers(recs + (from + i) * m307::kLogRecordSize, resolution, chunk->values.get() + i * kLogFields);
-              made.push_back(std::move(chunk));
+              bool post = false;
+              {
+                std::lock_guard<std::mutex> lock(batches->m);
+                batches->ready.push_back(std::move(chunk));
+                if (!batches->posted) post = batches->posted = true;
+              }
+              if (post) addon->post(deliver);
             }
-            bool post = false;
-            {
-              std::lock_guard<std::mutex> lock(batches->m);
-              for (auto& c : made) batches->ready.push_back(std::move(c));
-              if (!batches->posted) post = batches->posted = true;
-            }
-            if (post) addon->post(deliver);
           },
           [p, addon, onBatch](const Error& e, size_t total, bool echo) {
             // Posted after every batch's delivery (one queue, in order).

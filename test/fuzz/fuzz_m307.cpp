@@ -44,5 +44,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (total != p.recordCount()) abort();
   if (p.recordCount() * kLogRecordSize > size) abort();
+  // The same stream in one piece must give the same records, end and echo as in pieces.
+  LogStreamParser whole;
+  if (whole.feed(data, size) != whole.recordCount()) abort();
+  if (whole.recordCount() != p.recordCount() || whole.done() != p.done() || whole.sawEcho() != p.sawEcho()) abort();
+  if (p.recordCount() && std::memcmp(whole.record(0), p.record(0), p.recordCount() * kLogRecordSize) != 0) abort();
   return 0;
 }

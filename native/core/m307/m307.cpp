@@ -235,8 +235,14 @@ size_t LogStreamParser::feed(const uint8_t* data, size_t len) {
       // Could still be the start of THE-END or of a record.
       break;
     }
-    records_.insert(records_.end(), p, p + kLogRecordSize);
-    consumed += kLogRecordSize;
+    // A run of whole records, copied at once; it stops where THE-END might start (or a
+    // partial record), which the next turn decides.
+    size_t run = kLogRecordSize;
+    while (avail - run >= kLogRecordSize && !(avail - run >= kTheEndLen && std::memcmp(p + run, kTheEnd, kTheEndLen) == 0)) {
+      run += kLogRecordSize;
+    }
+    records_.insert(records_.end(), p, p + run);
+    consumed += run;
   }
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(consumed));
   return recordCount() - before;
