@@ -111,12 +111,15 @@ async function worker(opts) {
   measuring = true;
   h.enable();
   const cpu0 = process.cpuUsage();
+  const { engineStats } = require(path.join(c.ROOT, 'lib'));
+  const engine0 = engineStats();
   const threads0 = c.threadCpu();
   const t0 = process.hrtime.bigint();
   const fsLoad = await fsProbe(file, opts.seconds * 1000);
   const threads = c.threadCpuDelta(threads0, c.threadCpu());
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
+  const engine1 = engineStats();
   h.disable();
   measuring = false;
   const loaded = gcRss();
@@ -155,6 +158,13 @@ async function worker(opts) {
     threadCpuSeconds: threads,
     heapPerDeviceKB: (loaded.heapUsed - base.heapUsed) / n / 1024,
     threads: fs.readdirSync('/proc/self/task').length,
+    // The engine's adaptive spin during the measured window.
+    engine: {
+      spinMicros: engine1.spinMicros,
+      idlePeriods: engine1.idlePeriods - engine0.idlePeriods,
+      spins: engine1.spins - engine0.spins,
+      spinHits: engine1.spinHits - engine0.spinHits,
+    },
   };
 }
 
@@ -240,6 +250,8 @@ function report(res) {
     (res.marginalKBPerDevice !== null ? `; marginal (least-squares slope over the sizes): ${c.fmt(res.marginalKBPerDevice, 1)} KB per device` : ''));
   lines.push('lag = monitorEventLoopDelay (10 ms resolution) minus the resolution; per device = growth from before connecting to the end, after a full GC, / devices (incl. silent); ' +
     'V8 heap committed = heapTotal (young generation grown for the allocation rate, old-space pages), live JS heap = heapUsed');
+  lines.push(`engine spin (window ${res.results[0].engine.spinMicros} µs), share of idle periods spun / of those that found work: ` +
+    res.results.map((r) => `${r.devices} devices ${c.pct(r.engine.spins / Math.max(1, r.engine.idlePeriods))} / ${c.pct(r.engine.spinHits / Math.max(1, r.engine.spins))}`).join(', '));
   lines.push('goals: event-loop lag p99 < 20 ms; fs.readFile p50 and p90 under load ≤ max(1.5 × idle, idle + 0.25 ms); < 64 KB RSS per device (after polling)');
   for (const g of res.goals) {
     lines.push(`  ${g.devices} devices: lag ${g.lag ? 'met' : 'MISSED'}, fs ${g.fs ? 'met' : 'MISSED'}, memory ${g.memory ? 'met' : 'MISSED'}`);

@@ -6,7 +6,7 @@ const v = require('./validate');
 
 /**
  * configureEngine({ spinMicros }) -> engine stats.
- * spinMicros (0..10000, default 100; 0 turns spinning off): when three in four recent idle periods of
+ * spinMicros (0..10000, default 250; 0 turns spinning off): when three in four recent idle periods of
  * the engine thread were shorter than this, it polls for up to this long before sleeping, so
  * a reply or the next request does not pay a thread wake-up. It turns itself off when idle
  * periods are longer (any real serial wire or LAN device), so it costs nothing there.

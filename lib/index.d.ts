@@ -212,7 +212,7 @@ export interface EngineStats {
   hitRate: number;
 }
 
-/** Sets the engine's adaptive spin window (0..10000 µs; default 100; 0 = off). Also FIELDLINK_SPIN_US. */
+/** Sets the engine's adaptive spin window (0..10000 µs; default 250; 0 = off). Also FIELDLINK_SPIN_US. */
 export function configureEngine(options?: { spinMicros?: number }): EngineStats;
 export function engineStats(): EngineStats;
 

@@ -57,7 +57,7 @@ class Engine {
   std::atomic<double> hitRate_{0};
 
  public:
-  static constexpr uint32_t kDefaultSpinMicros = 100;
+  static constexpr uint32_t kDefaultSpinMicros = 250;
 };
 
 }  // namespace fl::io
