@@ -131,7 +131,7 @@ async function measureFieldlink(port, records, n) {
   for (let i = 0; i < n; i++) {
     let got = 0;
     const t0 = process.hrtime.bigint();
-    await client._native.readLog(true, client._status.temperatureResolution, (numbers, count) => { got += count; });
+    await client._native.readLog(true, client._resolution, (numbers, count) => { got += count; });
     nativeOnly.push(Number(process.hrtime.bigint() - t0) / 1e6);
     if (got !== records) throw new Error(`native readLog gave ${got} records`);
   }

@@ -179,7 +179,7 @@ class M307Client extends EventEmitter {
     this.port = opts.port;
     this.options = Object.freeze({ ...opts });
     this._closed = false;
-    this._status = null;
+    this._resolution = null; // the temperature resolution of the last status (the log needs it)
     this._state = 'connecting';
     this._opens = 0;
     this._retries = 0;
@@ -232,7 +232,7 @@ class M307Client extends EventEmitter {
   async readStatus() {
     const s = await this._readStatus();
     delete s.rawRecord;
-    this._status = s;
+    this._resolution = s.temperatureResolution; // not the whole status: it would outlive the caller's use
     return s;
   }
 
@@ -389,7 +389,7 @@ class M307Client extends EventEmitter {
     if (onRecord !== undefined && typeof onRecord !== 'function') v.fail('onRecord', 'a function', onRecord, 'EINVAL');
     if (onProgress !== undefined && typeof onProgress !== 'function') v.fail('onProgress', 'a function', onProgress, 'EINVAL');
     if (signal?.aborted) throw signal.reason;
-    if (!this._status) await this.readStatus();
+    if (this._resolution === null) await this.readStatus();
     let expected = null;
     if (onProgress) expected = (await this.getLogInfo()).totalRecords;
     const records = [];
@@ -398,7 +398,7 @@ class M307Client extends EventEmitter {
     const clock = localClock();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await this._native.readLog(resetPointer, this._status.temperatureResolution, (numbers, count, total) => {
+      await this._native.readLog(resetPointer, this._resolution, (numbers, count, total) => {
         for (let i = 0; i < count; i++) {
           const rec = logRecordFromNumbers(numbers, i * LOG_FIELDS, clock);
           if (collect) records.push(rec);
