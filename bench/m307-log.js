@@ -127,16 +127,49 @@ async function measureFieldlink(port, records, n) {
   }
   // Breakdown: the same download through the addon with a no-op batch callback (transport,
   // native decoding and the N-API objects, without lib/m307's per-record JS objects).
+  // The decoded numbers are copied out once (they are lent only for the callback) for the
+  // objects-only breakdown below.
   const nativeOnly = [];
+  let kept = null;
+  const faults0 = process.resourceUsage().minorPageFault;
   for (let i = 0; i < n; i++) {
     let got = 0;
+    const batches = [];
     const t0 = process.hrtime.bigint();
-    await client._native.readLog(true, client._resolution, (numbers, count) => { got += count; });
+    await client._native.readLog(true, client._resolution, (numbers, count) => {
+      got += count;
+      if (!kept) batches.push([Float64Array.from(numbers), count]);
+    });
     nativeOnly.push(Number(process.hrtime.bigint() - t0) / 1e6);
     if (got !== records) throw new Error(`native readLog gave ${got} records`);
+    if (!kept) kept = batches;
   }
+  const faultsPerDownload = (process.resourceUsage().minorPageFault - faults0) / n;
   await client.close();
-  return { times: xs, cpuMs: cpu, requestsPerDownload: requests, nativeOnly };
+  return { times: xs, cpuMs: cpu, requestsPerDownload: requests, nativeOnly, faultsPerDownload, batches: kept };
+}
+
+// lib/m307's share: the 4,000 record objects (a Date each) built from numbers already decoded,
+// the way readLog() builds them, with the previous result still held (as a caller would).
+function objectCosts(batches, n) {
+  const { _localClock, _logRecordFromNumbers, _LOG_FIELDS } = require(path.join(c.ROOT, 'lib', 'm307', 'client'));
+  const build = () => {
+    const clock = _localClock();
+    const out = [];
+    for (const [a, count] of batches) for (let i = 0; i < count; i++) out.push(_logRecordFromNumbers(a, i * _LOG_FIELDS, clock));
+    return out;
+  };
+  let held = build();
+  for (let i = 0; i < 5; i++) held = build();
+  const xs = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    held = build();
+    xs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  if (!held.length) throw new Error('no records built');
+  xs.sort((a, b) => a - b);
+  return { medianMs: c.median(xs), p90Ms: c.percentile(xs, 90) };
 }
 
 // What turning the 60,007 bytes into records costs without the wire: the addon's decoder
@@ -188,7 +221,8 @@ async function run(opts) {
   const servers = await c.startChild(process.execPath, [path.join(__dirname, 'lib', 'm307-servers.js'), '--records', String(opts.records)]);
   const ports = JSON.parse(servers.match[1]);
   const bytes = ports.logCount * 15 + 7;
-  const out = { rtt: [], blast: [], raw: [], fieldlink: [], fieldlinkCpuMs: [], nativeOnly: [], requestsPerDownload: null };
+  const out = { rtt: [], blast: [], raw: [], fieldlink: [], fieldlinkCpuMs: [], nativeOnly: [], faults: [], requestsPerDownload: null };
+  let batches = null;
   try {
     for (let b = 0; b < opts.blocks; b++) {
       const rtt = await measureRtt(ports.echo, 2000);
@@ -205,6 +239,8 @@ async function run(opts) {
           out.fieldlinkCpuMs.push(...f.cpuMs);
           out.requestsPerDownload = f.requestsPerDownload;
           out.nativeOnly.push(...f.nativeOnly);
+          out.faults.push(f.faultsPerDownload);
+          batches = batches || f.batches;
         }
         await c.sleep(100); // let the simulator see the previous client go
       }
@@ -224,6 +260,7 @@ async function run(opts) {
   const raw = c.median(out.raw);
   const ratio = fieldlink / bound;
   const decode = decodeCosts(lastRawLog, ports.logCount, 20);
+  const objects = objectCosts(batches, 100);
   return {
     bench: 'm307-log',
     opts,
@@ -241,6 +278,9 @@ async function run(opts) {
     fieldlinkCpuMs: c.median(out.fieldlinkCpuMs),
     requestsPerDownload: out.requestsPerDownload,
     nativeOnlyMs: c.median(out.nativeOnly),
+    nativeOnlyPageFaults: c.median(out.faults),
+    objectsMs: objects.medianMs,
+    objectsP90Ms: objects.p90Ms,
     napiDecodeMs: decode.napiDecodeMs,
     jsDecodeMs: decode.jsDecodeMs,
     ratio,
@@ -264,6 +304,8 @@ function report(r) {
     [`fieldlink M307Client.readLog() (min ${c.fmt(r.fieldlinkMinMs, 2)}, max ${c.fmt(r.fieldlinkMaxMs, 2)})`, c.fmt(r.fieldlinkMs, 3)],
     ['fieldlink CPU during readLog (all threads)', c.fmt(r.fieldlinkCpuMs, 3)],
     ['breakdown: addon readLog with a no-op batch callback (no lib/m307 objects)', c.fmt(r.nativeOnlyMs, 3)],
+    [`  minor page faults per such download`, c.fmt(r.nativeOnlyPageFaults, 1)],
+    [`breakdown: lib/m307 building the ${r.records} record objects from decoded numbers (no wire; p90 ${c.fmt(r.objectsP90Ms, 3)})`, c.fmt(r.objectsMs, 3)],
     [`breakdown: addon decodeLogRecord × ${r.records} (N-API objects, no wire)`, c.fmt(r.napiDecodeMs, 3)],
     [`reference: plain JS decoder × ${r.records}, same record shape (no wire)`, c.fmt(r.jsDecodeMs, 3)],
   ]));

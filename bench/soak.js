@@ -2,7 +2,7 @@
 // Soak: polls a Modbus bus, an M307 and a MATE hub (lib/sim, in a child process) for a long
 // time and reports memory growth. Not part of npm run bench (it takes an hour by default).
 //
-//   node bench/soak.js [--duration 1h|30m|90s|3600] [--warmup 10%|300] [--sample 5] [--json FILE]
+//   node bench/soak.js [--duration 1h|30m|90s|3600] [--warmup 10%|300] [--sample 5] [--gc-every 60] [--json FILE]
 //
 // Load (one client of each kind, as a Node-RED flow would keep them):
 //   Modbus  readInputRegisters(1, 1, 2) and (2, 1, 2) every 200 ms; sensor(1).read() every 10 s
@@ -10,7 +10,11 @@
 //   MATE    MX, FX and FLEXnet DC getStatus() every 1 s
 // RSS is sampled every --sample s. Growth = RSS at the end / RSS at the end of the warm-up
 // (median of 3 samples each) − 1; the least-squares slope over the samples after the warm-up
-// is printed too. Heap after a full GC is compared the same way. Goal: RSS growth < 2 %.
+// is printed too. Goal: RSS growth < 2 %.
+// Every --gc-every s (default 60; 0: never) a full GC runs and RSS, V8's committed heap and
+// the live heap are sampled right after it, and compared the same way. Raw RSS also follows
+// V8's old-generation sawtooth, which takes about half an hour to reach its steady height at
+// this load; RSS after a full GC shows memory that is really held (a leak grows there).
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -115,6 +119,8 @@ async function main(opts) {
 
   const t0 = Date.now();
   const samples = [];
+  const gcSamples = [];
+  let lastGc = 0;
   let heapAtWarmup = null;
   let lastPrint = 0;
   const cpu0 = process.cpuUsage();
@@ -122,7 +128,13 @@ async function main(opts) {
     await c.sleep(opts.sample * 1000);
     const t = (Date.now() - t0) / 1000;
     const m = process.memoryUsage();
-    samples.push({ t, rss: m.rss, heapUsed: m.heapUsed, external: m.external });
+    samples.push({ t, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external });
+    if (opts.gcEvery > 0 && t - lastGc >= opts.gcEvery) {
+      lastGc = t;
+      global.gc();
+      const g = process.memoryUsage();
+      gcSamples.push({ t, rss: g.rss, heapUsed: g.heapUsed, heapTotal: g.heapTotal, external: g.external, arrayBuffers: g.arrayBuffers });
+    }
     if (heapAtWarmup === null && t >= warmup) {
       global.gc();
       heapAtWarmup = process.memoryUsage().heapUsed;
@@ -146,6 +158,22 @@ async function main(opts) {
   const rssWarm = med3(after.slice(0, 3));
   const rssEnd = med3(after.slice(-3));
   const growth = rssEnd / rssWarm - 1;
+  const gcAfter = gcSamples.filter((s) => s.t >= warmup);
+  const gcWarm = gcAfter.length >= 6 ? gcAfter.slice(0, 3) : null;
+  const gcEnd = gcAfter.length >= 6 ? gcAfter.slice(-3) : null;
+  const medOf = (xs, k) => c.median(xs.map((x) => x[k]));
+  const afterGc = gcWarm && {
+    rssWarmupMB: medOf(gcWarm, 'rss') / 2 ** 20,
+    rssEndMB: medOf(gcEnd, 'rss') / 2 ** 20,
+    rssGrowth: medOf(gcEnd, 'rss') / medOf(gcWarm, 'rss') - 1,
+    heapTotalWarmupMB: medOf(gcWarm, 'heapTotal') / 2 ** 20,
+    heapTotalEndMB: medOf(gcEnd, 'heapTotal') / 2 ** 20,
+    heapUsedWarmupMB: medOf(gcWarm, 'heapUsed') / 2 ** 20,
+    heapUsedEndMB: medOf(gcEnd, 'heapUsed') / 2 ** 20,
+    externalWarmupMB: medOf(gcWarm, 'external') / 2 ** 20,
+    externalEndMB: medOf(gcEnd, 'external') / 2 ** 20,
+    slopeMBPerHour: slopePerHour(gcAfter) / 2 ** 20,
+  };
   const res = {
     bench: 'soak',
     facts,
@@ -161,7 +189,10 @@ async function main(opts) {
     cpuPercent: (100 * (cpu.user + cpu.system)) / 1e6 / duration,
     operations: state,
     goal: { goal: 'RSS growth < 2 %', met: growth < 0.02 },
+    gcEveryS: opts.gcEvery,
+    afterGc,
     samples,
+    gcSamples,
   };
   return res;
 }
@@ -174,11 +205,18 @@ function report(r) {
     `(goal < 2 %: ${r.goal.met ? 'met' : 'MISSED'}); slope ${c.fmt(r.rssSlopeMBPerHour, 2)} MB/h` +
     (r.durationS < 600 ? ' (a slope over less than 10 min is noise: one log download moves RSS by ~1 MB)' : ''));
   lines.push(`heap after full GC ${c.fmt(r.heapAfterGcWarmupMB, 2)} MB -> ${c.fmt(r.heapAfterGcEndMB, 2)} MB; process CPU ${c.fmt(r.cpuPercent, 1)} % of a core`);
+  const g = r.afterGc;
+  if (g) {
+    lines.push(`right after a full GC (every ${r.gcEveryS} s; median of the first 3 after the warm-up vs the last 3): ` +
+      `RSS ${c.fmt(g.rssWarmupMB, 2)} -> ${c.fmt(g.rssEndMB, 2)} MB: ${c.pct(g.rssGrowth, 2)} (goal < 2 %: ${g.rssGrowth < 0.02 ? 'met' : 'MISSED'}), ` +
+      `slope ${c.fmt(g.slopeMBPerHour, 2)} MB/h; V8 committed ${c.fmt(g.heapTotalWarmupMB, 2)} -> ${c.fmt(g.heapTotalEndMB, 2)} MB, ` +
+      `live ${c.fmt(g.heapUsedWarmupMB, 2)} -> ${c.fmt(g.heapUsedEndMB, 2)} MB, external ${c.fmt(g.externalWarmupMB, 2)} -> ${c.fmt(g.externalEndMB, 2)} MB`);
+  }
   return lines.join('\n');
 }
 
 if (require.main === module) {
-  const opts = c.parseArgs(process.argv.slice(2), { duration: '1h', warmup: '10%', sample: 5 });
+  const opts = c.parseArgs(process.argv.slice(2), { duration: '1h', warmup: '10%', sample: 5, gcEvery: 60 });
   if (!global.gc) {
     // Re-run with --expose-gc (heap after a full GC is part of the report).
     const child = spawn(process.execPath, ['--expose-gc', __filename, ...process.argv.slice(2)], { stdio: 'inherit' });

@@ -511,4 +511,5 @@ class M307Client extends EventEmitter {
   }
 }
 
-module.exports = { M307Client, DEFAULT_PORT, INPUT_LOGIC, _localClock: localClock };
+// _localClock and _logRecordFromNumbers: for the tests and bench/m307-log.js, not the API.
+module.exports = { M307Client, DEFAULT_PORT, INPUT_LOGIC, _localClock: localClock, _logRecordFromNumbers: logRecordFromNumbers, _LOG_FIELDS: LOG_FIELDS };
