@@ -178,3 +178,69 @@ describe('fault matrix: MATE', function () {
     served = await mateSim.servePty(sim, { link: L });
   });
 });
+
+// "Nothing leaks": many faults in a row leave no file descriptor or libuv handle behind, and
+// nothing in the queue. The counts are taken after one warm-up cycle, so only growth counts.
+// (Native memory is covered by LeakSanitizer on the Catch2 suite, npm run test:asan, and by
+// the soak in bench/.)
+describe('fault matrix: nothing left behind after many faults', function () {
+  this.timeout(60000);
+  const fds = () => fs.readdirSync('/proc/self/fd').length;
+  const resources = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length;
+
+  it('Modbus: 20 unplug/replug cycles and 100 faulted requests; fds, handles and RSS come back', async function () {
+    const L2 = link();
+    const sim = new modbusSim.ModbusSimulator({ units: [{ address: 1, drift: false, temperature: 30.5, humidity: 54.6 }] });
+    let served = await modbusSim.servePty(sim, { link: L2 });
+    const bus = await ModbusBus.open(L2, { timeout: 60, offlineAfter: 0, reconnectMinDelay: 20, reconnectMaxDelay: 50 });
+    const cycle = async () => {
+      await served.close();
+      await expectError(bus.readInputRegisters(1, 1, 2), errors.ConnectionError, ['ECONNLOST', 'ENOTCONNECTED']);
+      served = await modbusSim.servePty(sim, { link: L2 });
+      await waitOpen(bus);
+      for (const fault of ['silent', 'bad-crc', 'short', 'garbage', 'wrong-unit']) {
+        sim.setFault(1, fault, { times: 1 });
+        await bus.readInputRegisters(1, 1, 2).catch(() => null);
+      }
+      assert.deepStrictEqual(await bus.readInputRegisters(1, 1, 2), [305, 546]);
+    };
+    try {
+      await cycle();
+      const fd0 = fds();
+      const res0 = resources();
+      for (let i = 0; i < 20; i++) await cycle();
+      assert.strictEqual(fds(), fd0, 'file descriptors left open');
+      assert.strictEqual(resources(), res0, `libuv resources left: ${process.getActiveResourcesInfo().join(', ')}`);
+      assert.strictEqual((await bus.stats()).queueDepth, 0);
+    } finally {
+      await bus.close();
+      await served.close();
+    }
+  });
+
+  it('M307: 30 connections dropped mid-reply and 5 mid-log; fds and handles come back', async function () {
+    const sim = new m307Sim.M307Simulator({ logRecords: 200 });
+    const srv = await m307Sim.serveTcp(sim, { port: 0 });
+    const m = await M307Client.connect('127.0.0.1', { port: srv.port, timeout: 300, reconnectMinDelay: 20, reconnectMaxDelay: 50 });
+    const drop = async (what) => {
+      sim.setFault('drop', { afterBytes: what === 'log' ? 300 : 10, times: 1 });
+      if (what === 'log') await expectError(m.readLog(), errors.ConnectionError, ['ECONNLOST', 'ENOTCONNECTED']);
+      else await m.readStatus(); // the client retries once after the reconnect
+      await waitOpen(m);
+    };
+    try {
+      await drop('status');
+      const fd0 = fds();
+      const res0 = resources();
+      for (let i = 0; i < 30; i++) await drop('status');
+      for (let i = 0; i < 5; i++) await drop('log');
+      assert.strictEqual((await m.readLog()).length, 200);
+      assert.strictEqual(fds(), fd0, 'file descriptors left open');
+      assert.strictEqual(resources(), res0, `libuv resources left: ${process.getActiveResourcesInfo().join(', ')}`);
+      assert.strictEqual((await m.stats()).retries >= 30, true);
+    } finally {
+      await m.close();
+      await srv.close();
+    }
+  });
+});
