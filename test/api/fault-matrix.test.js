@@ -243,4 +243,34 @@ describe('fault matrix: nothing left behind after many faults', function () {
       await srv.close();
     }
   });
+
+  it('MATE: 20 adapter unplug/replug cycles and 60 faulted commands; fds and handles come back', async function () {
+    const L3 = link();
+    const sim = new mateSim.MateSimulator({ preset: 'capture' });
+    let served = await mateSim.servePty(sim, { link: L3 });
+    const bus = await MateBus.open(L3, { timeout: 60, retries: 0, reconnectMinDelay: 20, reconnectMaxDelay: 50 });
+    const cycle = async () => {
+      await served.close();
+      await new Promise((r) => setTimeout(r, 30));
+      await expectError(bus.mx(1).getStatus(), errors.ConnectionError, ['ECONNLOST', 'ENOTCONNECTED']);
+      served = await mateSim.servePty(sim, { link: L3 });
+      await waitOpen(bus);
+      for (const fault of ['silent', 'bad-checksum', 'invalid-command']) {
+        sim.setFault(1, fault, { times: 1 });
+        await bus.mx(1).getStatus().catch(() => null);
+      }
+      assert.strictEqual((await bus.mx(1).getStatus()).batteryVoltage, 25.4);
+    };
+    try {
+      await cycle();
+      const fd0 = fds();
+      const res0 = resources();
+      for (let i = 0; i < 20; i++) await cycle();
+      assert.strictEqual(fds(), fd0, 'file descriptors left open');
+      assert.strictEqual(resources(), res0, `libuv resources left: ${process.getActiveResourcesInfo().join(', ')}`);
+    } finally {
+      await bus.close();
+      await served.close();
+    }
+  });
 });
