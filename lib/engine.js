@@ -10,7 +10,8 @@ const v = require('./validate');
  * the engine thread were shorter than this, it polls for up to this long before sleeping, so
  * a reply or the next request does not pay a thread wake-up. It turns itself off when idle
  * periods are longer (any real serial wire or LAN device), so it costs nothing there.
- * The environment variable FIELDLINK_SPIN_US sets the same at load time.
+ * On a single-CPU machine the default is 0. The environment variable FIELDLINK_SPIN_US sets
+ * the same at load time.
  */
 function configureEngine(options = {}) {
   const o = v.plainObject('options', options);

@@ -52,7 +52,9 @@ class Engine {
   std::mutex mutex_;
   int users_ = 0;
 
-  std::atomic<uint32_t> spinMicros_{kDefaultSpinMicros};
+  // On a single CPU the other side (the JS thread, the peer process) needs this very CPU to
+  // make progress, so spinning cannot help there: off by default.
+  std::atomic<uint32_t> spinMicros_{std::thread::hardware_concurrency() == 1 ? 0u : kDefaultSpinMicros};
   std::atomic<uint64_t> idlePeriods_{0}, spins_{0}, spinHits_{0}, sleeps_{0};
   std::atomic<double> hitRate_{0};
 
