@@ -9,7 +9,7 @@ const v = require('./validate');
  * spinMicros (0..10000, default 250; 0 turns spinning off): when three in four recent idle periods of
  * the engine thread were shorter than this, it polls for up to this long before sleeping, so
  * a reply or the next request does not pay a thread wake-up. It turns itself off when idle
- * periods are longer (any real serial wire or LAN device), so it costs nothing there.
+ * periods are longer (a serial wire at 9,600 baud, most LAN devices, a slow poll), so it costs nothing there.
  * On a single-CPU machine the default is 0. The environment variable FIELDLINK_SPIN_US sets
  * the same at load time.
  */

@@ -35,7 +35,7 @@ class Engine {
   // Adaptive spin. When the engine runs out of work it normally sleeps in epoll_wait, and the
   // next request or reply then pays a thread wake-up (on a VM, a halted vCPU's wake-up). If
   // three in four recent idle periods were shorter than `us`, it first polls for up to `us` µs. Idle
-  // periods longer than the window (any real serial wire, a LAN device) turn it off by
+  // periods longer than the window (a 9,600-baud wire, most LAN devices) turn it off by
   // themselves. 0 disables it. Any thread may call this.
   void setSpinMicros(uint32_t us) { spinMicros_.store(us, std::memory_order_relaxed); }
   EngineStats stats() const;
