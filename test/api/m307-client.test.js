@@ -234,6 +234,21 @@ describe('M307Client', function () {
     }
   });
 
+  it('logIdleTimeout bounds the silence inside the stream, not the whole download', async function () {
+    await m.close();
+    m = await M307Client.connect('127.0.0.1', { port: srv.port, timeout: 1000, logIdleTimeout: 200 });
+    // 3,007 bytes in 300-byte pieces 60 ms apart: about 600 ms in all, three times the
+    // timeout, but no gap near it.
+    sim.setFault('split', { segment: 300, gapMs: 60, times: 1 });
+    const t0 = Date.now();
+    assert.strictEqual((await m.readLog()).length, 200);
+    assert.ok(Date.now() - t0 >= 400, `took ${Date.now() - t0} ms: the pieces were not spaced out`);
+    // Now a gap of 500 ms after the first piece: the stream counts as stopped.
+    sim.setFault('split', { segment: 1500, gapMs: 500, times: 1 });
+    const e = await rejects(m.readLog(), errors.TimeoutError, 'ETIMEDOUT');
+    assert.match(e.message, /stopped after 100 records without THE-END/);
+  });
+
   it('readLog tolerates a 60-byte echo before the records', async function () {
     sim.logEcho = true;
     if (sim.setOption) sim.setOption('logEcho', true);
