@@ -187,6 +187,15 @@ describe('fault matrix: nothing left behind after many faults', function () {
   this.timeout(60000);
   const fds = () => fs.readdirSync('/proc/self/fd').length;
   const resources = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length;
+  // Runs warmUp(), counts fds and libuv resources, runs the cycles, and checks the counts.
+  async function expectNothingLeft(warmUp, cycles) {
+    await warmUp();
+    const fd0 = fds();
+    const res0 = resources();
+    await cycles();
+    assert.strictEqual(fds(), fd0, 'file descriptors left open');
+    assert.strictEqual(resources(), res0, `libuv resources left: ${process.getActiveResourcesInfo().join(', ')}`);
+  }
 
   it('Modbus: 20 unplug/replug cycles and 100 faulted requests; fds and handles come back', async function () {
     const L2 = link();
@@ -205,12 +214,9 @@ describe('fault matrix: nothing left behind after many faults', function () {
       assert.deepStrictEqual(await bus.readInputRegisters(1, 1, 2), [305, 546]);
     };
     try {
-      await cycle();
-      const fd0 = fds();
-      const res0 = resources();
-      for (let i = 0; i < 20; i++) await cycle();
-      assert.strictEqual(fds(), fd0, 'file descriptors left open');
-      assert.strictEqual(resources(), res0, `libuv resources left: ${process.getActiveResourcesInfo().join(', ')}`);
+      await expectNothingLeft(cycle, async () => {
+        for (let i = 0; i < 20; i++) await cycle();
+      });
       assert.strictEqual((await bus.stats()).queueDepth, 0);
     } finally {
       await bus.close();
@@ -229,14 +235,11 @@ describe('fault matrix: nothing left behind after many faults', function () {
       await waitOpen(m);
     };
     try {
-      await drop('status');
-      const fd0 = fds();
-      const res0 = resources();
-      for (let i = 0; i < 30; i++) await drop('status');
-      for (let i = 0; i < 5; i++) await drop('log');
-      assert.strictEqual((await m.readLog()).length, 200);
-      assert.strictEqual(fds(), fd0, 'file descriptors left open');
-      assert.strictEqual(resources(), res0, `libuv resources left: ${process.getActiveResourcesInfo().join(', ')}`);
+      await expectNothingLeft(() => drop('status'), async () => {
+        for (let i = 0; i < 30; i++) await drop('status');
+        for (let i = 0; i < 5; i++) await drop('log');
+        assert.strictEqual((await m.readLog()).length, 200);
+      });
       assert.strictEqual((await m.stats()).retries >= 30, true);
     } finally {
       await m.close();
@@ -262,12 +265,9 @@ describe('fault matrix: nothing left behind after many faults', function () {
       assert.strictEqual((await bus.mx(1).getStatus()).batteryVoltage, 25.4);
     };
     try {
-      await cycle();
-      const fd0 = fds();
-      const res0 = resources();
-      for (let i = 0; i < 20; i++) await cycle();
-      assert.strictEqual(fds(), fd0, 'file descriptors left open');
-      assert.strictEqual(resources(), res0, `libuv resources left: ${process.getActiveResourcesInfo().join(', ')}`);
+      await expectNothingLeft(cycle, async () => {
+        for (let i = 0; i < 20; i++) await cycle();
+      });
     } finally {
       await bus.close();
       await served.close();
