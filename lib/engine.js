@@ -19,12 +19,12 @@ function configureEngine(options = {}) {
     if (k !== 'spinMicros') v.fail(`options.${k}`, 'a known option (spinMicros)', o[k], 'EINVAL');
   }
   if (o.spinMicros !== undefined) v.integer('spinMicros', o.spinMicros, 0, 10000);
-  return engineStats(native.engineOptions(o.spinMicros === undefined ? {} : { spinMicros: o.spinMicros }));
+  return native.engineOptions(o.spinMicros === undefined ? {} : { spinMicros: o.spinMicros });
 }
 
 /** Counters of the engine loop: { spinMicros, idlePeriods, spins, spinHits, sleeps, hitRate }. */
-function engineStats(raw = native.engineOptions()) {
-  return { ...raw };
+function engineStats() {
+  return native.engineOptions();
 }
 
 module.exports = { configureEngine, engineStats };

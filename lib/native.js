@@ -2,6 +2,7 @@
 // Loads the compiled addon and explains what to do when it is missing.
 const path = require('node:path');
 const errors = require('./errors');
+const v = require('./validate');
 
 const root = path.join(__dirname, '..');
 const candidates = [
@@ -35,13 +36,10 @@ if (!addon) {
 addon.setErrorFactory(errors.fromNative);
 
 // FIELDLINK_SPIN_US: the engine's adaptive spin window in µs (0 turns it off); see
-// configureEngine() in lib/index.js and docs/performance.md.
-if (process.env.FIELDLINK_SPIN_US !== undefined && process.env.FIELDLINK_SPIN_US !== '') {
-  const us = Number(process.env.FIELDLINK_SPIN_US);
-  if (!Number.isInteger(us) || us < 0 || us > 10000) {
-    throw new errors.ValidationError(`FIELDLINK_SPIN_US must be an integer 0..10000, got "${process.env.FIELDLINK_SPIN_US}"`, "EINVAL", { argument: "FIELDLINK_SPIN_US" });
-  }
-  addon.engineOptions({ spinMicros: us });
+// configureEngine() in lib/engine.js and docs/performance.md.
+const spin = process.env.FIELDLINK_SPIN_US;
+if (spin !== undefined && spin !== '') {
+  addon.engineOptions({ spinMicros: v.integer('FIELDLINK_SPIN_US', /^\d+$/.test(spin) ? Number(spin) : spin, 0, 10000) });
 }
 
 module.exports = addon;

@@ -41,24 +41,37 @@ function plainObject(name, value) {
   return value;
 }
 
+// AbortSignal helpers, for every call that takes one (opens, log downloads, scans).
+// undefined and null mean no signal; anything else must look like an AbortSignal.
 function abortSignal(name, value) {
-  if (value === undefined) return undefined;
-  if (!(value && typeof value.aborted === 'boolean' && typeof value.addEventListener === 'function')) {
+  if (value === undefined || value === null) return null;
+  if (!(typeof value.aborted === 'boolean' && typeof value.addEventListener === 'function')) {
     fail(name, 'an AbortSignal', value, 'EINVAL');
   }
   return value;
 }
 
+function abortReason(signal) {
+  if (signal.reason !== undefined) return signal.reason;
+  const e = new Error('This operation was aborted');
+  e.name = 'AbortError';
+  return e;
+}
+
+function throwIfAborted(signal) {
+  if (signal && signal.aborted) throw abortReason(signal);
+}
+
 /**
  * Runs work() (an open) so that `signal` can cut it short: an abort calls close(), which
- * makes the pending native call fail, and the open then rejects with signal.reason (an
- * AbortError unless the caller gave another reason), as Node's own APIs do.
+ * makes the pending native call fail, and the open then rejects with the signal's reason (an
+ * AbortError unless the caller gave another), as Node's own APIs do.
  */
 async function abortable(signal, close, work) {
   if (!signal) return work();
   if (signal.aborted) {
     await close();
-    throw signal.reason;
+    throw abortReason(signal);
   }
   const onAbort = () => {
     Promise.resolve(close()).catch(() => {});
@@ -67,11 +80,11 @@ async function abortable(signal, close, work) {
   try {
     return await work();
   } catch (err) {
-    if (signal.aborted) throw signal.reason;
+    throwIfAborted(signal);
     throw err;
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
 }
 
-module.exports = { integer, number, oneOf, optional, plainObject, fail, abortSignal, abortable };
+module.exports = { integer, number, oneOf, optional, plainObject, fail, abortSignal, abortReason, throwIfAborted, abortable };

@@ -11,7 +11,7 @@
 const v = require('../validate');
 const { CODES, result } = require('./result');
 const { checkPort, openErrorResult } = require('./port');
-const { checkSignal, throwIfAborted } = require('./modbus');
+const { abortSignal, throwIfAborted } = v;
 
 const TYPE_TEXT = { hub: 'hub', mx: 'MX/FM charge controller', fx: 'FX inverter', dc: 'FLEXnet DC' };
 
@@ -23,7 +23,7 @@ const TYPE_TEXT = { hub: 'hub', mx: 'MX/FM charge controller', fx: 'FX inverter'
  */
 async function mateScanDiagnostic(path, options = {}) {
   const o = v.plainObject('options', options);
-  const signal = checkSignal(o.signal);
+  const signal = abortSignal('signal', o.signal);
   if (o.onProgress != null && typeof o.onProgress !== 'function') v.fail('onProgress', 'a function', o.onProgress, 'EINVAL');
   const open = o.open ?? ((p, opts) => require('../mate/bus').MateBus.open(p, opts));
   throwIfAborted(signal);

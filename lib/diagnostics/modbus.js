@@ -92,23 +92,7 @@ const PARITY_LETTER = { none: 'N', even: 'E', odd: 'O' };
 const lineText = (s) => (s.tcp ? 'over TCP' : `${s.baudRate} ${s.dataBits}${PARITY_LETTER[s.parity]}${s.stopBits}`);
 const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
-function checkSignal(signal) {
-  if (signal !== undefined && signal !== null && !(typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
-    v.fail('signal', 'an AbortSignal', signal, 'EINVAL');
-  }
-  return signal || null;
-}
-
-function abortReason(signal) {
-  if (signal.reason !== undefined) return signal.reason;
-  const e = new Error('This operation was aborted');
-  e.name = 'AbortError';
-  return e;
-}
-
-function throwIfAborted(signal) {
-  if (signal && signal.aborted) throw abortReason(signal);
-}
+const { throwIfAborted } = v;
 
 function checkOptions(target, options) {
   const o = v.plainObject('options', options);
@@ -132,7 +116,7 @@ function checkOptions(target, options) {
     probeParities: o.probeParities ?? PARITIES,
     sweepAll: o.sweepAll ?? false,
     serialDriver: o.serialDriver ?? 'auto',
-    signal: checkSignal(o.signal),
+    signal: v.abortSignal('signal', o.signal),
     onProgress: o.onProgress ?? null,
     listPorts: o.listPorts ?? null,
     open: o.open ?? ((p, opts) => ModbusBus.open(p, opts)),
@@ -718,7 +702,4 @@ module.exports = {
   runFullDiagnostic,
   examine,
   PROBE_BAUD_RATES,
-  throwIfAborted,
-  abortReason,
-  checkSignal,
 };

@@ -5,7 +5,7 @@
 const { ModbusBus } = require('../modbus/bus');
 const { profiles: BUILT_IN, resolveProfile } = require('../modbus/profiles');
 const v = require('../validate');
-const { checkSignal, throwIfAborted } = require('./modbus');
+const { abortSignal, throwIfAborted } = v;
 const { isPseudoTerminal, isTcp } = require('./port');
 
 const PARITIES = ['none', 'even', 'odd'];
@@ -45,7 +45,7 @@ async function probeProfile(bus, address, { profiles = Object.keys(BUILT_IN), si
   if (!bus || typeof bus.sensor !== 'function') v.fail('bus', 'an open ModbusBus', bus, 'EINVAL');
   v.integer('address', address, 1, 247);
   if (!Array.isArray(profiles)) v.fail('profiles', 'an array of profile names or objects', profiles, 'EINVAL');
-  checkSignal(signal);
+  abortSignal('signal', signal);
   const out = [];
   for (const { profile: p, sameAs } of distinctProfiles(profiles)) {
     throwIfAborted(signal);
@@ -139,7 +139,7 @@ async function scanModbus(path, options = {}) {
   const profile = resolveProfile(o.profile);
   const stopAfter = o.stopAfter ?? Infinity;
   if (stopAfter !== Infinity) v.integer('stopAfter', stopAfter, 1, 100000);
-  const signal = checkSignal(o.signal);
+  const signal = abortSignal('signal', o.signal);
   const onProgress = o.onProgress ?? null;
   if (onProgress !== null && typeof onProgress !== 'function') v.fail('onProgress', 'a function', onProgress, 'EINVAL');
   const open = o.open ?? ((p, opts) => ModbusBus.open(p, opts));

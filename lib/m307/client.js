@@ -388,7 +388,8 @@ class M307Client extends EventEmitter {
     if (typeof resetPointer !== 'boolean') v.fail('resetPointer', 'true or false', resetPointer, 'EINVAL');
     if (onRecord !== undefined && typeof onRecord !== 'function') v.fail('onRecord', 'a function', onRecord, 'EINVAL');
     if (onProgress !== undefined && typeof onProgress !== 'function') v.fail('onProgress', 'a function', onProgress, 'EINVAL');
-    if (signal?.aborted) throw signal.reason;
+    v.abortSignal('signal', signal);
+    v.throwIfAborted(signal);
     if (this._resolution === null) await this.readStatus();
     let expected = null;
     if (onProgress) expected = (await this.getLogInfo()).totalRecords;
@@ -410,7 +411,7 @@ class M307Client extends EventEmitter {
         }
       });
     } catch (err) {
-      if (signal?.aborted) throw signal.reason;
+      v.throwIfAborted(signal);
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);

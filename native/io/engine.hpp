@@ -37,6 +37,7 @@ class Engine {
   // three in four recent idle periods were shorter than `us`, it first polls for up to `us` µs. Idle
   // periods longer than the window (a 9,600-baud wire, most LAN devices) turn it off by
   // themselves. 0 disables it. Any thread may call this.
+  static constexpr uint32_t kDefaultSpinMicros = 250;
   void setSpinMicros(uint32_t us) { spinMicros_.store(us, std::memory_order_relaxed); }
   EngineStats stats() const;
 
@@ -57,9 +58,6 @@ class Engine {
   std::atomic<uint32_t> spinMicros_{std::thread::hardware_concurrency() == 1 ? 0u : kDefaultSpinMicros};
   std::atomic<uint64_t> idlePeriods_{0}, spins_{0}, spinHits_{0}, sleeps_{0};
   std::atomic<double> hitRate_{0};
-
- public:
-  static constexpr uint32_t kDefaultSpinMicros = 250;
 };
 
 }  // namespace fl::io

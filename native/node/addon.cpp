@@ -77,7 +77,7 @@ Napi::Value engineOptions(const Napi::CallbackInfo& info) {
   if (info.Length() > 0 && info[0].IsObject()) {
     Napi::Object o = info[0].As<Napi::Object>();
     if (o.Has("spinMicros")) {
-      double us = numberOption(o, "spinMicros", io::Engine::kDefaultSpinMicros);
+      double us = numberOption(o, "spinMicros", -1);  // lib/engine.js validated it; checked again here
       if (!(us >= 0 && us <= 10000) || us != static_cast<double>(static_cast<uint32_t>(us)))
         throw Napi::RangeError::New(env, "spinMicros must be an integer 0..10000");
       io::Engine::instance().setSpinMicros(static_cast<uint32_t>(us));

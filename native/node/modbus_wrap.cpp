@@ -17,13 +17,13 @@ namespace {
 
 using std::chrono::milliseconds;
 
-Napi::Object statsToJs(Napi::Env env, const io::ChannelStats& s, const std::map<uint8_t, session::UnitHealth>& units,
-                       uint64_t retries) {
+Napi::Object statsToJs(Napi::Env env, const io::ChannelStats& s, const std::map<uint8_t, session::UnitHealth>& units) {
   Napi::Object o = Napi::Object::New(env);
   setChannelStats(env, o, s);
-  o.Set("retries", static_cast<double>(retries));
+  uint64_t retries = 0;  // the bus's: the sum over its units
   Napi::Object u = Napi::Object::New(env);
   for (const auto& [unit, h] : units) {
+    retries += h.retries;
     Napi::Object x = Napi::Object::New(env);
     x.Set("requests", static_cast<double>(h.requests));
     x.Set("replies", static_cast<double>(h.replies));
@@ -36,6 +36,7 @@ Napi::Object statsToJs(Napi::Env env, const io::ChannelStats& s, const std::map<
     x.Set("offline", h.offline);
     u.Set(std::to_string(unit), x);
   }
+  o.Set("retries", static_cast<double>(retries));
   o.Set("units", u);
   return o;
 }
@@ -224,10 +225,7 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
     asio::post(io::Engine::instance().context(), [bus, p, addon] {
       io::ChannelStats s = bus->channel().stats();
       auto units = bus->units();
-      const uint64_t retries = bus->retries();
-      addon->post([p, s = std::move(s), units = std::move(units), retries](Napi::Env env) {
-        p->resolve(env, statsToJs(env, s, units, retries));
-      });
+      addon->post([p, s = std::move(s), units = std::move(units)](Napi::Env env) { p->resolve(env, statsToJs(env, s, units)); });
     });
     return p->deferred.Promise();
   }

@@ -68,7 +68,6 @@ void ModbusBus::attempt(std::shared_ptr<Request> req, unsigned triesLeft, Done d
     }
     const bool retryable = err && (err.kind == ErrorKind::Timeout || err.kind == ErrorKind::Protocol);
     if (retryable && triesLeft > 0 && self->channel_->state() == io::LinkState::Open) {
-      ++self->retries_;
       ++self->units_[req->unit].retries;
       self->attempt(req, triesLeft - 1, done);
       return;

@@ -39,7 +39,6 @@ class ModbusBus : public std::enable_shared_from_this<ModbusBus> {
   void execute(modbus::Request req, Done done);
   io::Channel& channel() { return *channel_; }
   const std::map<uint8_t, UnitHealth>& units() const { return units_; }
-  uint64_t retries() const { return retries_; }
 
  private:
   void attempt(std::shared_ptr<modbus::Request> req, unsigned triesLeft, Done done);
@@ -48,7 +47,6 @@ class ModbusBus : public std::enable_shared_from_this<ModbusBus> {
   std::shared_ptr<io::Channel> channel_;
   ModbusOptions opts_;
   std::map<uint8_t, UnitHealth> units_;
-  uint64_t retries_ = 0;
 };
 
 }  // namespace fl::session

@@ -10,7 +10,8 @@
 //   share.link.client  // the M307Client while there is one, else null
 //   await share.release();  // the last one closes the connection
 const { M307Client } = require('../../lib/m307/client');
-const { SharedLink, createPool } = require('./shared-link');
+const { SharedLink } = require('./shared-link');
+const { createPool } = require('../../lib/pool');
 
 const DEFAULTS = Object.freeze({ port: 10001, timeout: 2000, reconnectMinDelay: 1000, reconnectMaxDelay: 10000 });
 // Settings that belong to the connection: a second user cannot have its own.

@@ -21,7 +21,8 @@
 const fs = require('node:fs');
 const { MateBus } = require('../../lib/mate/bus');
 const { ConnectionError } = require('../../lib/errors');
-const { SharedLink, createPool } = require('./shared-link');
+const { SharedLink } = require('./shared-link');
+const { createPool } = require('../../lib/pool');
 
 const DEFAULTS = Object.freeze({
   parityMode: 'auto',

@@ -1,6 +1,6 @@
 'use strict';
 // What the M307 and MATE pools have in common: a shared connection (SharedLink) with its own
-// life cycle, and a reference-counted pool of them keyed by device.
+// life cycle. The pools that count references to them are lib/pool.js.
 //
 //   connecting -> open <-> reconnecting   (after a first open the library reconnects by itself)
 //   connecting -> reconnecting -> connecting ...
@@ -12,7 +12,6 @@
 //
 // A subclass implements _open() (resolves with the library object: an EventEmitter with
 // 'state' events, .state and close()), and may override _attach(resource) / _detach(resource).
-const { createPool } = require('../../lib/pool');
 const { EventEmitter } = require('node:events');
 const { ValidationError } = require('../../lib/errors');
 
@@ -134,4 +133,4 @@ class SharedLink extends EventEmitter {
   }
 }
 
-module.exports = { SharedLink, createPool };
+module.exports = { SharedLink };

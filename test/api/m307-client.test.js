@@ -271,6 +271,7 @@ describe('M307Client', function () {
     setTimeout(() => ac.abort(), 50);
     const e = await m.readLog({ signal: ac.signal }).then(() => null, (x) => x);
     assert.ok(e && e.name === 'AbortError', String(e));
+    await rejects(m.readLog({ signal: 'stop' }), errors.ValidationError, 'EINVAL');
     sim.clearFault();
     const t0 = Date.now();
     while (m.state !== 'open' && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
