@@ -254,8 +254,6 @@ async function runModbus(args, io) {
     sim.on('request', (req) => out.write(`${timestamp()} ${req.port} ${describeRequest(req, hex)}\n`));
     sim.on('discard', (d) => out.write(`${timestamp()} ${d.port} discarded ${d.bytes.length} byte(s) (${d.reason}): ${hex(d.bytes)}\n`));
   }
-  out.write('press Ctrl-C to stop\n');
-
   return new Promise((resolve) => {
     const stop = (signal) => {
       process.removeListener('SIGINT', onInt);
@@ -270,6 +268,8 @@ async function runModbus(args, io) {
     const onTerm = () => stop('SIGTERM');
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
+    // Only now: the line promises that Ctrl-C (or SIGTERM) stops it cleanly.
+    out.write('press Ctrl-C to stop\n');
   });
 }
 
@@ -398,8 +398,6 @@ async function runM307(args, io) {
     sim.on('disconnect', (e) => out.write(`${timestamp()} ${e.port} disconnected\n`));
     sim.on('request', (r) => out.write(`${timestamp()} ${r.port} ${describeM307Request(r, hex)}\n`));
   }
-  out.write('press Ctrl-C to stop\n');
-
   return new Promise((resolve) => {
     const stop = (signal) => {
       process.removeListener('SIGINT', onInt);
@@ -414,6 +412,8 @@ async function runM307(args, io) {
     const onTerm = () => stop('SIGTERM');
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
+    // Only now: the line promises that Ctrl-C (or SIGTERM) stops it cleanly.
+    out.write('press Ctrl-C to stop\n');
   });
 }
 

@@ -37,22 +37,32 @@ void TcpLink::asyncOpen(OpenHandler done) {
     complete(Error(ErrorKind::Connection, "ECONNTIMEOUT",
                    "connecting to " + describe() + " timed out after " + std::to_string(connectTimeout_.count()) + " ms"));
   });
-  resolver_.async_resolve(host_, std::to_string(port_), [this, complete](std::error_code ec, asio::ip::tcp::resolver::results_type results) {
+  auto onConnect = [this, complete](std::error_code ec2) {
+    if (ec2 == asio::error::operation_aborted) return;
+    if (!ec2) {
+      complete({});
+    } else if (ec2 == asio::error::connection_refused) {
+      complete(Error(ErrorKind::Connection, "ECONNREFUSED", "connection to " + describe() + " refused"));
+    } else {
+      complete(Error(ErrorKind::Connection, "EIO", "cannot connect to " + describe() + ": " + ec2.message()));
+    }
+  };
+  // An address needs no lookup. Asio resolves on a private thread of its own, started on first
+  // use and kept for the life of the process: an IP address (the usual case for field devices)
+  // never starts it.
+  std::error_code parseError;
+  const asio::ip::address literal = asio::ip::make_address(host_, parseError);
+  if (!parseError) {
+    socket_.async_connect(asio::ip::tcp::endpoint(literal, port_), onConnect);
+    return;
+  }
+  resolver_.async_resolve(host_, std::to_string(port_), [this, complete, onConnect](std::error_code ec, asio::ip::tcp::resolver::results_type results) {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
       complete(Error(ErrorKind::Connection, "ENOTFOUND", "cannot resolve " + host_ + ": " + ec.message()));
       return;
     }
-    asio::async_connect(socket_, results, [this, complete](std::error_code ec2, const asio::ip::tcp::endpoint&) {
-      if (ec2 == asio::error::operation_aborted) return;
-      if (!ec2) {
-        complete({});
-      } else if (ec2 == asio::error::connection_refused) {
-        complete(Error(ErrorKind::Connection, "ECONNREFUSED", "connection to " + describe() + " refused"));
-      } else {
-        complete(Error(ErrorKind::Connection, "EIO", "cannot connect to " + describe() + ": " + ec2.message()));
-      }
-    });
+    asio::async_connect(socket_, results, [onConnect](std::error_code ec2, const asio::ip::tcp::endpoint&) { onConnect(ec2); });
   });
 }
 

@@ -1,5 +1,9 @@
 #include <napi.h>
 
+#include <algorithm>
+#include <chrono>
+#include <future>
+
 #include "io/engine.hpp"
 #include "node/bridge.hpp"
 
@@ -10,28 +14,109 @@ void callClosure(Napi::Env env, Napi::Function, std::nullptr_t*, Closure* data) 
   delete data;
 }
 
-Addon::Addon(Napi::Env env) {
+Outlet::Outlet(Napi::Env env) {
   tsfn_ = Tsfn::New(env, "fieldlink-engine", 0, 1);
   tsfn_.Unref(env);
-  io::Engine::instance().acquire();
 }
 
-Addon::~Addon() {
-  io::Engine::instance().release();
-  tsfn_.Release();
-}
-
-void Addon::post(Closure fn) {
+void Outlet::post(Closure fn) {
   auto* c = new Closure(std::move(fn));
-  if (tsfn_.BlockingCall(c) != napi_ok) delete c;  // the environment is shutting down
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (open_ && tsfn_.BlockingCall(c) == napi_ok) return;
+  }
+  delete c;  // closed, or the environment is going away: destroyed here, outside the lock
 }
 
-void Addon::hold(Napi::Env env) {
-  if (holds_++ == 0) tsfn_.Ref(env);
+void Outlet::hold(Napi::Env env) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (open_ && holds_++ == 0) tsfn_.Ref(env);
 }
 
-void Addon::unhold(Napi::Env env) {
-  if (holds_ > 0 && --holds_ == 0) tsfn_.Unref(env);
+void Outlet::unhold(Napi::Env env) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (open_ && holds_ > 0 && --holds_ == 0) tsfn_.Unref(env);
+}
+
+void Outlet::close() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!open_) return;
+  open_ = false;
+  // Abort: what is still queued is handed to callClosure with no env and only deleted.
+  tsfn_.Abort();
+}
+
+bool Outlet::isOpen() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return open_;
+}
+
+// The thread-safe function is created first and the cleanup hook registered after it. Node runs
+// cleanup hooks in reverse order of registration, so teardown() runs before the thread-safe
+// function's own hook closes its handles, and long before any finalizer.
+Addon::Addon(Napi::Env env) : outlet(std::make_shared<Outlet>(env)) {
+  io::Engine::instance().acquire();
+  engineHeld_ = true;
+  napi_status st = napi_add_env_cleanup_hook(env, &Addon::teardown, this);
+  if (st != napi_ok) NAPI_THROW_VOID(Napi::Error::New(env, "fieldlink: cannot register the cleanup hook"));
+}
+
+// By now teardown() has run (the hook runs before any finalizer). Nothing here may call into
+// N-API: on Node 24+ this destructor runs inside the thread-safe function's close callback,
+// where releasing it deadlocks (its mutex is held). The references below are only forgotten.
+Addon::~Addon() {
+  if (engineHeld_) io::Engine::instance().release();  // the hook never ran (should not happen)
+  errorFactory.SuppressDestruct();
+  modbusBusCtor.SuppressDestruct();
+  ptyCtor.SuppressDestruct();
+}
+
+void Addon::track(std::weak_ptr<void> owner, std::function<void()> closeOnEngine) {
+  if (tracked_.size() >= pruneAt_) {
+    std::erase_if(tracked_, [](const Tracked& t) { return t.owner.expired(); });
+    pruneAt_ = std::max<size_t>(16, tracked_.size() * 2);
+  }
+  tracked_.push_back({std::move(owner), std::move(closeOnEngine)});
+}
+
+// The env cleanup hook, on the JS thread, while the environment is still whole:
+//  1. the outlet closes: completions from now on are dropped on the engine thread, and the
+//     thread-safe function is released here, not in a finalizer or a close callback;
+//  2. this instance's links are closed on the engine thread (a worker that ends must not leave
+//     its ports open or its reconnect timers running on the process's engine), waited for with
+//     a bound so a stuck engine cannot hang the exit;
+//  3. the references to JS values are dropped while the env can still take that;
+//  4. the engine is released: the last instance stops and joins the thread.
+void Addon::teardown(void* arg) {
+  auto* self = static_cast<Addon*>(arg);
+  self->outlet->close();
+
+  std::vector<std::function<void()>> closers;
+  for (auto& t : self->tracked_)
+    if (!t.owner.expired()) closers.push_back(std::move(t.close));
+  self->tracked_.clear();
+  if (!closers.empty()) {
+    auto done = std::make_shared<std::promise<void>>();
+    std::future<void> finished = done->get_future();
+    asio::post(io::Engine::instance().context(), [closers = std::move(closers), done] {
+      for (auto& c : closers) {
+        try {
+          c();
+        } catch (...) {
+        }
+      }
+      done->set_value();
+    });
+    finished.wait_for(std::chrono::seconds(1));
+  }
+
+  self->errorFactory.Reset();
+  self->modbusBusCtor.Reset();
+  self->ptyCtor.Reset();
+  if (self->engineHeld_) {
+    self->engineHeld_ = false;
+    io::Engine::instance().release();
+  }
 }
 
 Napi::Value Addon::makeError(Napi::Env env, const Error& e) {

@@ -4,6 +4,9 @@
 #include <napi.h>
 
 #include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include "common/error.hpp"
 
@@ -14,16 +17,47 @@ using Closure = std::function<void(Napi::Env)>;
 void callClosure(Napi::Env env, Napi::Function, std::nullptr_t*, Closure* data);
 using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Closure, callClosure>;
 
+// The way back to JS for one addon instance: the thread-safe function, shared by the JS
+// thread and the engine thread. It outlives the Addon (closures on the engine thread keep it
+// alive), and after close() it drops what is posted instead of touching a dying environment.
+class Outlet {
+ public:
+  explicit Outlet(Napi::Env env);
+  ~Outlet() = default;  // no N-API call here: the last owner may be the engine thread
+  Outlet(const Outlet&) = delete;
+  Outlet& operator=(const Outlet&) = delete;
+
+  // Any thread: run `fn` on the JS thread; dropped (destroyed on the caller's thread) once closed.
+  void post(Closure fn);
+  // JS thread: keep the event loop alive while anything is pending. No-ops once closed.
+  void hold(Napi::Env env);
+  void unhold(Napi::Env env);
+  // JS thread, from the environment's cleanup hook only (docs/ARCHITECTURE.md, "Teardown"):
+  // later posts are dropped and the thread-safe function is released (aborted).
+  void close();
+  bool isOpen();
+
+ private:
+  std::mutex mutex_;  // orders post() against close(): nothing is queued after the release
+  bool open_ = true;
+  int holds_ = 0;
+  Tsfn tsfn_;
+};
+using OutletPtr = std::shared_ptr<Outlet>;
+
 class Addon {
  public:
   explicit Addon(Napi::Env env);
-  ~Addon();
+  ~Addon();  // runs in the instance-data finalizer: no N-API call that can take a lock
 
-  // From any thread: run `fn` on the JS thread.
-  void post(Closure fn);
+  const OutletPtr outlet;
   // JS thread: keep the event loop alive while anything is pending.
-  void hold(Napi::Env env);
-  void unhold(Napi::Env env);
+  void hold(Napi::Env env) { outlet->hold(env); }
+  void unhold(Napi::Env env) { outlet->unhold(env); }
+
+  // JS thread: `closeOnEngine` runs on the engine thread at teardown while `owner` is alive
+  // (a link this instance opened; a worker's links must not outlive the worker).
+  void track(std::weak_ptr<void> owner, std::function<void()> closeOnEngine);
 
   // Builds the JS error (the class comes from lib/errors.js via setErrorFactory).
   Napi::Value makeError(Napi::Env env, const Error& e);
@@ -31,8 +65,14 @@ class Addon {
   Napi::FunctionReference modbusBusCtor, ptyCtor;
 
  private:
-  Tsfn tsfn_;
-  int holds_ = 0;
+  static void teardown(void* self);  // the env cleanup hook
+  struct Tracked {
+    std::weak_ptr<void> owner;
+    std::function<void()> close;
+  };
+  std::vector<Tracked> tracked_;
+  size_t pruneAt_ = 16;
+  bool engineHeld_ = false;
 };
 
 Addon& addonOf(Napi::Env env);

@@ -10,7 +10,7 @@ StateCallback makeStateCallback(const Napi::Value& fn) {
   return cb;
 }
 
-io::Channel::StateHandler forwardState(Addon* addon, const StateCallback& cb) {
+io::Channel::StateHandler forwardState(OutletPtr addon, const StateCallback& cb) {
   std::weak_ptr<Napi::FunctionReference> weak = cb;
   return [addon, weak](io::LinkState s, const Error& e, std::chrono::milliseconds retryIn) {
     addon->post([weak, s, e, retryIn](Napi::Env env) {
@@ -24,7 +24,7 @@ io::Channel::StateHandler forwardState(Addon* addon, const StateCallback& cb) {
 
 Napi::Value openChannel(Napi::Env env, std::shared_ptr<io::Channel> channel, std::function<std::string()> resolveWith) {
   auto p = std::make_shared<PendingPromise>(env);
-  Addon* addon = &addonOf(env);
+  OutletPtr addon = addonOf(env).outlet;
   asio::post(io::Engine::instance().context(), [channel, p, addon, resolveWith] {
     channel->open([p, addon, resolveWith](const Error& e) {
       std::string value = !e && resolveWith ? resolveWith() : std::string();
@@ -40,7 +40,7 @@ Napi::Value openChannel(Napi::Env env, std::shared_ptr<io::Channel> channel, std
 
 Napi::Value closeChannel(Napi::Env env, std::shared_ptr<io::Channel> channel) {
   auto p = std::make_shared<PendingPromise>(env);
-  Addon* addon = &addonOf(env);
+  OutletPtr addon = addonOf(env).outlet;
   asio::post(io::Engine::instance().context(), [channel, p, addon] {
     channel->close([p, addon] { addon->post([p](Napi::Env env) { p->resolve(env, env.Undefined()); }); });
   });
@@ -49,6 +49,13 @@ Napi::Value closeChannel(Napi::Env env, std::shared_ptr<io::Channel> channel) {
 
 void closeChannelSoon(std::shared_ptr<io::Channel> channel) {
   asio::post(io::Engine::instance().context(), [channel] { channel->close(nullptr); });
+}
+
+void trackChannel(Napi::Env env, const std::shared_ptr<io::Channel>& channel) {
+  std::weak_ptr<io::Channel> weak = channel;
+  addonOf(env).track(weak, [weak] {
+    if (auto c = weak.lock()) c->close(nullptr);
+  });
 }
 
 void setChannelStats(Napi::Env env, Napi::Object& o, const io::ChannelStats& s) {

@@ -14,7 +14,7 @@ namespace fl::node {
 // The JS state callback, owned by the wrap (JS thread); engine callbacks hold a weak_ptr.
 using StateCallback = std::shared_ptr<Napi::FunctionReference>;
 StateCallback makeStateCallback(const Napi::Value& fn);
-io::Channel::StateHandler forwardState(Addon* addon, const StateCallback& cb);
+io::Channel::StateHandler forwardState(OutletPtr addon, const StateCallback& cb);
 
 // Promise for channel->open(); `value` (engine thread) names what to resolve with.
 Napi::Value openChannel(Napi::Env env, std::shared_ptr<io::Channel> channel,
@@ -22,6 +22,8 @@ Napi::Value openChannel(Napi::Env env, std::shared_ptr<io::Channel> channel,
 Napi::Value closeChannel(Napi::Env env, std::shared_ptr<io::Channel> channel);
 // Closes on the engine thread without waiting (a wrap being garbage collected).
 void closeChannelSoon(std::shared_ptr<io::Channel> channel);
+// JS thread, when a wrap makes its channel: the addon instance closes it at teardown.
+void trackChannel(Napi::Env env, const std::shared_ptr<io::Channel>& channel);
 // The counters every link has.
 void setChannelStats(Napi::Env env, Napi::Object& o, const io::ChannelStats& s);
 

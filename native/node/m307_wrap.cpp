@@ -176,7 +176,8 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     session::M307Options mo;
     mo.timeout = milliseconds(static_cast<long>(numberOption(o, "timeout", 5000)));
     mo.logIdleTimeout = milliseconds(static_cast<long>(numberOption(o, "logIdleTimeout", 5000)));
-    channel_ = std::make_shared<io::Channel>(io, std::move(link), co, forwardState(&addonOf(env), js_));
+    channel_ = std::make_shared<io::Channel>(io, std::move(link), co, forwardState(addonOf(env).outlet, js_));
+    trackChannel(env, channel_);
     session_ = std::make_shared<session::M307Session>(channel_, mo);
   }
 
@@ -188,13 +189,13 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
   template <class Start>
   Napi::Value call(Napi::Env env, Start start) {
     auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
+    OutletPtr addon = addonOf(env).outlet;
     auto s = session_;
     asio::post(io::Engine::instance().context(), [s, p, addon, start] { start(s, p, addon); });
     return p->deferred.Promise();
   }
 
-  static void settleRecord(std::shared_ptr<PendingPromise> p, Addon* addon, const Error& e, const Record& r,
+  static void settleRecord(std::shared_ptr<PendingPromise> p, const OutletPtr& addon, const Error& e, const Record& r,
                            std::function<Napi::Value(Napi::Env, const Record&)> make) {
     addon->post([p, e, r, make](Napi::Env env) {
       if (e) p->reject(env, e);
@@ -205,7 +206,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
   Napi::Value open(const Napi::CallbackInfo& info) { return openChannel(info.Env(), channel_); }
 
   Napi::Value readStatus(const Napi::CallbackInfo& info) {
-    return call(info.Env(), [](auto s, auto p, Addon* a) {
+    return call(info.Env(), [](auto s, auto p, const OutletPtr& a) {
       s->readStatus([p, a](const Error& e, const Record& r) {
         settleRecord(p, a, e, r, [](Napi::Env env, const Record& rec) {
           Napi::Object o = statusToJs(env, rec);
@@ -218,7 +219,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
 
   Napi::Value readUserRecord(const Napi::CallbackInfo& info) {
     int n = recordIndex(info, 0);
-    return call(info.Env(), [n](auto s, auto p, Addon* a) {
+    return call(info.Env(), [n](auto s, auto p, const OutletPtr& a) {
       s->readUserRecord(n, [p, a](const Error& e, const Record& r) {
         settleRecord(p, a, e, r, [](Napi::Env env, const Record& rec) { return Napi::Value(recordToBuffer(env, rec)); });
       });
@@ -232,7 +233,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
       throw Napi::TypeError::New(env, "data must be a 60-byte Buffer");
     Record data{};
     std::memcpy(data.data(), info[1].As<Napi::Buffer<uint8_t>>().Data(), m307::kRecordSize);
-    return call(env, [n, data](auto s, auto p, Addon* a) {
+    return call(env, [n, data](auto s, auto p, const OutletPtr& a) {
       s->writeUserRecord(n, data, [p, a](const Error& e, const Record& r) {
         settleRecord(p, a, e, r, [](Napi::Env env, const Record& rec) { return Napi::Value(recordToBuffer(env, rec)); });
       });
@@ -241,7 +242,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
 
   Napi::Value readFields(const Napi::CallbackInfo& info) {
     int n = recordIndex(info, 0);
-    return call(info.Env(), [n](auto s, auto p, Addon* a) {
+    return call(info.Env(), [n](auto s, auto p, const OutletPtr& a) {
       s->readUserRecord(n, [p, a, n](const Error& e, const Record& r) {
         settleRecord(p, a, e, r, [n](Napi::Env env, const Record& rec) { return Napi::Value(fieldsToJs(env, n, rec)); });
       });
@@ -278,7 +279,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     // Validate now, so a bad value rejects before anything is queued or sent.
     Record scratch{};
     if (Error e = m307::applyFields(n, values, scratch)) throw Napi::Error(env, addonOf(env).makeError(env, e));
-    return call(env, [n, values](auto s, auto p, Addon* a) {
+    return call(env, [n, values](auto s, auto p, const OutletPtr& a) {
       s->updateFields(n, values, [p, a, n](const Error& e, const Record& before, const Record& after, bool changed) {
         a->post([p, e, before, after, changed, n](Napi::Env env) {
           if (e) {
@@ -296,7 +297,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
   }
 
   Napi::Value readClock(const Napi::CallbackInfo& info) {
-    return call(info.Env(), [](auto s, auto p, Addon* a) {
+    return call(info.Env(), [](auto s, auto p, const OutletPtr& a) {
       s->readClock([p, a](const Error& e, const Record& r) {
         settleRecord(p, a, e, r, [](Napi::Env env, const Record& rec) { return Napi::Value(clockToJs(env, rec)); });
       });
@@ -316,7 +317,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     dt.minute = static_cast<int>(numberOption(o, "minute", -1));
     int rate = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
     if (Error e = m307::validateClock(dt, rate)) throw Napi::Error(env, addonOf(env).makeError(env, e));
-    return call(env, [dt, rate](auto s, auto p, Addon* a) {
+    return call(env, [dt, rate](auto s, auto p, const OutletPtr& a) {
       s->setClock(dt, rate, [p, a](const Error& e, const Record& r) {
         settleRecord(p, a, e, r, [](Napi::Env env, const Record& rec) { return Napi::Value(clockToJs(env, rec)); });
       });
@@ -334,7 +335,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     // function delivers after every batch.
     auto* onBatch = new Napi::FunctionReference(Napi::Persistent(info[2].As<Napi::Function>()));
     auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
+    OutletPtr addon = addonOf(env).outlet;
     auto s = session_;
     // Batches are coalesced: while one hand-off to JS is on its way, newly decoded chunks join
     // it instead of costing a hand-off each (a fast stream then takes a few hops, a slow serial
@@ -429,7 +430,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
   Napi::Value stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
+    OutletPtr addon = addonOf(env).outlet;
     auto ch = channel_;
     asio::post(io::Engine::instance().context(), [ch, p, addon] {
       io::ChannelStats s = ch->stats();

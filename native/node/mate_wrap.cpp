@@ -206,7 +206,8 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
     mo.timeout = milliseconds(static_cast<long>(numberOption(o, "timeout", 100)));
     mo.retries = static_cast<unsigned>(numberOption(o, "retries", 2));
     mo.pjonBridge = pjon;
-    channel_ = std::make_shared<io::Channel>(io, std::move(link), co, forwardState(&addonOf(env), js_));
+    channel_ = std::make_shared<io::Channel>(io, std::move(link), co, forwardState(addonOf(env).outlet, js_));
+    trackChannel(env, channel_);
     bus_ = std::make_shared<session::MateBus>(channel_, mo);
   }
 
@@ -238,7 +239,7 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
     cmd.value = static_cast<uint16_t>(value);
     if (Error e = mate::validate(cmd)) throwValidation(env, e);
     auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
+    OutletPtr addon = addonOf(env).outlet;
     auto bus = bus_;
     asio::post(io::Engine::instance().context(), [bus, p, addon, cmd, retries] {
       bus->execute(cmd, [p, addon](const Error& e, const mate::Reply& r) {
@@ -262,7 +263,7 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
   Napi::Value parityTrace(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
+    OutletPtr addon = addonOf(env).outlet;
     io::NineBitLink* nb = ninebit_;
     auto ch = channel_;  // keeps the link alive
     asio::post(io::Engine::instance().context(), [ch, nb, p, addon] {
@@ -297,7 +298,7 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
   Napi::Value stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
+    OutletPtr addon = addonOf(env).outlet;
     auto bus = bus_;
     asio::post(io::Engine::instance().context(), [bus, p, addon] {
       io::ChannelStats s = bus->channel().stats();

@@ -97,7 +97,8 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
     mo.offlineProbe = milliseconds(static_cast<long>(numberOption(o, "offlineProbeInterval", 5000)));
     mo.broadcastTurnaround = milliseconds(static_cast<long>(numberOption(o, "broadcastDelay", 100)));
 
-    channel_ = std::make_shared<io::Channel>(io, std::move(link), co, forwardState(&addonOf(env), js_));
+    channel_ = std::make_shared<io::Channel>(io, std::move(link), co, forwardState(addonOf(env).outlet, js_));
+    trackChannel(env, channel_);
     bus_ = std::make_shared<session::ModbusBus>(channel_, mo);
   }
 
@@ -117,7 +118,7 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
 
   Napi::Value submit(Napi::Env env, modbus::Request req) {
     auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
+    OutletPtr addon = addonOf(env).outlet;
     auto bus = bus_;
     const bool isRead = req.function == modbus::kReadHoldingRegisters || req.function == modbus::kReadInputRegisters;
     asio::post(io::Engine::instance().context(), [bus, p, addon, req = std::move(req), isRead]() mutable {
@@ -193,7 +194,7 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
     if (!(timeout >= 1 && timeout <= 60000) || !(quiet >= 0 && quiet <= 10000))
       throw Napi::RangeError::New(env, "timeoutMs must be 1..60000 and quietMs 0..10000");
     auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
+    OutletPtr addon = addonOf(env).outlet;
     auto ch = channel_;
     asio::post(io::Engine::instance().context(), [ch, p, addon, request = std::move(request), timeout, quiet]() mutable {
       io::Transaction tx;
@@ -220,7 +221,7 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
   Napi::Value stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto p = std::make_shared<PendingPromise>(env);
-    Addon* addon = &addonOf(env);
+    OutletPtr addon = addonOf(env).outlet;
     auto bus = bus_;
     asio::post(io::Engine::instance().context(), [bus, p, addon] {
       io::ChannelStats s = bus->channel().stats();

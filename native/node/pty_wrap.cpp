@@ -35,8 +35,13 @@ class PtyWrap : public Napi::ObjectWrap<PtyWrap> {
     if (!pty_) throw Napi::Error(env, addonOf(env).makeError(env, err));
     slave_ = pty_->slavePath();
     link_ = pty_->linkPath();
-    Addon* addon = &addonOf(env);
+    OutletPtr addon = addonOf(env).outlet;
+    outlet_ = addon;
     addon->hold(env);  // a serving pty keeps the process alive until close()
+    std::weak_ptr<io::PtyEndpoint> weakPty = pty_;
+    addonOf(env).track(weakPty, [weakPty] {
+      if (auto p = weakPty.lock()) p->close();
+    });
     holding_ = true;
     std::weak_ptr<PtyJs> weak = js_;
     auto pty = pty_;
@@ -63,7 +68,7 @@ class PtyWrap : public Napi::ObjectWrap<PtyWrap> {
     asio::post(io::Engine::instance().context(), [pty] { pty->close(); });
     if (holding_) {
       holding_ = false;
-      addonOf(env).unhold(env);
+      outlet_->unhold(env);  // the Addon may be gone already at teardown; the outlet is not
     }
   }
 
@@ -97,6 +102,7 @@ class PtyWrap : public Napi::ObjectWrap<PtyWrap> {
 
   std::shared_ptr<PtyJs> js_;
   std::shared_ptr<io::PtyEndpoint> pty_;
+  OutletPtr outlet_;
   std::string slave_, link_;
   bool holding_ = false;
 };

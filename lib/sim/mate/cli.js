@@ -152,8 +152,6 @@ async function runMate(args, io, { UsageError, parseNumber, timestamp }) {
     sim.on('discard', (d) => out.write(`${timestamp()} discarded ${d.bytes.length} byte(s) (${d.reason}): ${hex(d.bytes)}\n`));
   }
   sim.on('deviceError', (e) => io.stderr.write(`${timestamp()} ${hex(e.command)}: no reply: ${e.error.message}\n`));
-  out.write('press Ctrl-C to stop\n');
-
   return new Promise((resolve) => {
     const stop = (signal) => {
       process.removeListener('SIGINT', onInt);
@@ -168,6 +166,8 @@ async function runMate(args, io, { UsageError, parseNumber, timestamp }) {
     const onTerm = () => stop('SIGTERM');
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
+    // Only now: the line promises that Ctrl-C (or SIGTERM) stops it cleanly.
+    out.write('press Ctrl-C to stop\n');
   });
 }
 
