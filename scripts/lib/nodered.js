@@ -1,5 +1,5 @@
 'use strict';
-// Starts Node-RED 4 (from this repo's node_modules) headless, with a given flow, loading the
+// Starts Node-RED (5 from this repo's node_modules, or 4.1 on Node < 22.9: nodeRedDir) headless, with a given flow, loading the
 // fieldlink nodes straight from this checkout. Used by scripts/demo.sh and by the end-to-end
 // tests, so both run Node-RED the same way.
 //
@@ -22,7 +22,32 @@ const net = require('node:net');
 const path = require('node:path');
 
 const repoRoot = path.resolve(__dirname, '..', '..');
-const redJs = path.join(repoRoot, 'node_modules', 'node-red', 'red.js');
+
+/** True when this Node satisfies a simple ">=X.Y[.Z]" engines range (what Node-RED states). */
+function nodeSatisfies(range) {
+  const m = /^>=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(String(range || '').trim());
+  if (!m) return true;
+  const want = [Number(m[1]), Number(m[2] || 0), Number(m[3] || 0)];
+  const have = process.versions.node.split('.').map(Number);
+  for (let i = 0; i < 3; i++) if (have[i] !== want[i]) return have[i] > want[i];
+  return true;
+}
+
+/**
+ * The Node-RED to run: FIELDLINK_NODE_RED (a node_modules/node-red folder) if set; else the
+ * dev dependency (Node-RED 5) when this Node can run it; else Node-RED 4.1 from
+ * .runtimes/node-red-4 (bash scripts/runtimes.sh node-red-4 installs it).
+ */
+function nodeRedDir() {
+  if (process.env.FIELDLINK_NODE_RED) return path.resolve(process.env.FIELDLINK_NODE_RED);
+  const own = path.join(repoRoot, 'node_modules', 'node-red');
+  const engines = JSON.parse(fs.readFileSync(path.join(own, 'package.json'), 'utf8')).engines || {};
+  if (nodeSatisfies(engines.node)) return own;
+  const nr4 = path.join(repoRoot, '.runtimes', 'node-red-4', 'node_modules', 'node-red');
+  if (fs.existsSync(path.join(nr4, 'package.json'))) return nr4;
+  throw new Error(`Node-RED in node_modules needs Node ${engines.node}, this is ${process.version}: ` +
+    'run bash scripts/runtimes.sh node-red-4 (Node-RED 4.1 for this Node)');
+}
 
 /** A TCP port nobody listens on right now. */
 function freePort(host = '127.0.0.1') {
@@ -142,7 +167,7 @@ async function startNodeRed(opts) {
   const port = opts.port ? Number(opts.port) : await freePort(host);
   const files = prepareUserDir({ ...opts, host, port });
   const inherit = opts.stdio === 'inherit';
-  const child = spawn(process.execPath, [redJs, '--settings', files.settingsFile, '--userDir', files.userDir], {
+  const child = spawn(process.execPath, [path.join(nodeRedDir(), 'red.js'), '--settings', files.settingsFile, '--userDir', files.userDir], {
     cwd: files.userDir,
     env: { ...process.env, NODE_RED_ENABLE_PROJECTS: 'false', ...opts.env },
     stdio: inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'],
@@ -255,4 +280,5 @@ if (require.main === module) {
   );
 }
 
-module.exports = { startNodeRed, prepareUserDir, makeSettings, freePort, repoRoot, mergeFlows };
+module.exports = {
+  nodeRedDir, startNodeRed, prepareUserDir, makeSettings, freePort, repoRoot, mergeFlows };

@@ -24,7 +24,7 @@ const m307StatusNode = require('../../nodes/m307-status.js');
 const mateBusNode = require('../../nodes/mate-bus.js');
 const mxNode = require('../../nodes/mate-mx.js');
 const diagnosticsNode = require('../../nodes/diagnostics.js');
-const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+const catchNode = require('../support/node-red').coreNode('common/25-catch.js');
 const { M307Client } = require('../..');
 const { ModbusSimulator, servePty, serveTcp } = require('../../lib/sim/modbus');
 const { M307Simulator, serveTcp: serveM307 } = require('../../lib/sim/m307');
@@ -32,7 +32,7 @@ const { MateSimulator, servePty: serveMate } = require('../../lib/sim/mate');
 const { startNodeRed } = require('../../scripts/lib/nodered');
 const F = require('../../lib/diagnostics/frames');
 
-helper.init(require.resolve('node-red'));
+helper.init(require('../support/node-red').nodeRedRuntime());
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-diag-nodes-'));
 let linkCounter = 0;

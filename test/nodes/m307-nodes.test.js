@@ -12,12 +12,12 @@ const deviceNode = require('../../nodes/m307-device.js');
 const statusNode = require('../../nodes/m307-status.js');
 const configNode = require('../../nodes/m307-config.js');
 const logNode = require('../../nodes/m307-log.js');
-const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+const catchNode = require('../support/node-red').coreNode('common/25-catch.js');
 const pool = require('../../nodes/lib/m307-pool');
 const { M307Client } = require('../..');
 const { M307Simulator, serveTcp } = require('../../lib/sim/m307');
 
-helper.init(require.resolve('node-red'));
+helper.init(require('../support/node-red').nodeRedRuntime());
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const MINUTE = 60 * 1000;

@@ -16,12 +16,12 @@ const mxNode = require('../../nodes/mate-mx.js');
 const fxNode = require('../../nodes/mate-fx.js');
 const dcNode = require('../../nodes/mate-dc.js');
 const fxControlNode = require('../../nodes/mate-fx-control.js');
-const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+const catchNode = require('../support/node-red').coreNode('common/25-catch.js');
 const pool = require('../../nodes/lib/mate-pool');
 const { MateBus } = require('../..');
 const { MateSimulator, servePty } = require('../../lib/sim/mate');
 
-helper.init(require.resolve('node-red'));
+helper.init(require('../support/node-red').nodeRedRuntime());
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-mate-nodes-'));
 let linkCounter = 0;

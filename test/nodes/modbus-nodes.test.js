@@ -12,12 +12,12 @@ const helper = require('node-red-node-test-helper');
 
 const busNode = require('../../nodes/modbus-bus.js');
 const sensorNode = require('../../nodes/modbus-sensor.js');
-const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+const catchNode = require('../support/node-red').coreNode('common/25-catch.js');
 const registry = require('../../lib/registry');
 const { ModbusBus } = require('../..');
 const { ModbusSimulator, serveTcp, servePty } = require('../../lib/sim/modbus');
 
-helper.init(require.resolve('node-red'));
+helper.init(require('../support/node-red').nodeRedRuntime());
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-nodes-'));
 let linkCounter = 0;
