@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo: two simulated XY-MD02 sensors on a pseudo-terminal, a simulated M307 Temperature
-# Guard on TCP, Node-RED 4 with the fieldlink nodes from this checkout running the example
+# Guard on TCP, Node-RED (5, or 4.1 on Node < 22.9) with the fieldlink nodes from this checkout running the example
 # flows examples/modbus-room-climate.json and examples/m307-cold-room.json (merged into one
 # flow file, as Node-RED runs one), and their Dashboard 2.0 pages. Everything runs on
 # 127.0.0.1 and stops on Ctrl-C.
@@ -21,6 +21,10 @@ flow="$demo_dir/flows.json" # the merged flow
 
 if [ "${FIELDLINK_DEMO_SKIP_SETUP:-0}" != 1 ]; then
   bash scripts/setup.sh
+fi
+# Node-RED 5 (the dev dependency) needs Node >= 22.9; on an older Node the demo runs Node-RED 4.1.
+if ! node -e 'require("./scripts/lib/nodered").nodeRedDir()' 2>/dev/null; then
+  bash scripts/runtimes.sh node-red-4
 fi
 if [ ! -f build/Release/fieldlink.node ]; then
   echo "demo: the addon is not built (build/Release/fieldlink.node); run: npm run build" >&2

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing (scripts/setup.sh), builds the addon and the
-# Catch2 tests, runs ctest, then mocha (API against the simulators, Node-RED nodes,
-# end-to-end dashboard in headless Chromium). The last line is mocha's summary.
-#   --js-only   skip the native build and ctest
+# Runs every test: installs what is missing (scripts/setup.sh: apt packages, npm dependencies,
+# the addon; scripts/runtimes.sh: Node 20/22/24/26 and Node-RED 4.1 from the npm registry),
+# builds the addon and the Catch2 tests, runs ctest, then mocha on each Node line:
+#   Node 24 + Node-RED 5 (the main line): every suite — API against the simulators, Node-RED
+#     nodes, the runtime checks (exit, workers, CLI signals, the packed tarball in a Node-RED
+#     user dir), Node-RED lifecycle and the three dashboards in headless Chromium;
+#   Node 20 and 22 + Node-RED 4.1, Node 26 + Node-RED 5: the API, Node-RED node and runtime
+#     suites and one deploy of each example flow with its dashboard checked in the browser.
+# The last line totals every run: mocha: N passed, N failed, N skipped
+#   --js-only                skip the native build and ctest
+#   FIELDLINK_TEST_LINES     Node lines to run (default "24 20 22 26"; 24 runs the full suite)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 js_only=0
 [ "${1:-}" = "--js-only" ] && js_only=1
+lines="${FIELDLINK_TEST_LINES:-24 20 22 26}"
 
 FIELDLINK_SETUP_E2E=1 bash scripts/setup.sh || { echo "setup failed"; exit 1; }
 
@@ -29,7 +37,84 @@ fi
 shim="$PWD/build/libptyshim.so"
 [ -f "$shim" ] || echo "warning: $shim is missing (run without --js-only once); libserialport pty tests will fail"
 mkdir -p test-output
-LD_PRELOAD="$shim" FIELDLINK_PTYSHIM="$shim" npx mocha
-js_rc=$?
 
-[ $cpp_rc = 0 ] && [ $js_rc = 0 ]
+# The runtimes of the matrix, from the npm registry.
+wanted=()
+for l in $lines; do wanted+=("node-$l"); done
+case " $lines " in *" 20 "* | *" 22 "*) wanted+=(node-red-4) ;; esac
+bash scripts/runtimes.sh "${wanted[@]}" || { echo "installing the Node runtimes failed"; exit 1; }
+node_bin() { bash scripts/runtimes.sh --path "node-$1"; }
+nr4="$PWD/.runtimes/node-red-4/node_modules/node-red"
+
+# The packed tarball installed once in a Node-RED user dir (its install script builds the
+# addon there); each Node line's run copies it (test/runtime/node-red-install.test.js). Kept
+# between runs while the tarball is the same (npm pack is deterministic).
+installed="$PWD/test-output/installed-userdir"
+start=$(date +%s)
+packdir=$(mktemp -d)
+if npm pack --silent --pack-destination "$packdir" > "$packdir/name.txt" 2> "$packdir/pack.log"; then
+  tgz="$packdir/$(tail -1 "$packdir/name.txt")"
+  sum=$(sha256sum "$tgz" | cut -d' ' -f1)
+  if [ -f "$installed/.tarball-sha256" ] && [ "$(cat "$installed/.tarball-sha256")" = "$sum" ]; then
+    echo "packed tarball unchanged: reusing $installed"
+    export FIELDLINK_INSTALLED_USERDIR="$installed"
+  else
+    rm -rf "$installed" && mkdir -p "$installed" && cp "$tgz" "$installed/"
+    if (cd "$installed" && echo '{"name":"node-red-user","private":true}' > package.json &&
+        npm install --no-audit --no-fund --loglevel=error "./$(basename "$tgz")" > install.log 2>&1); then
+      echo "$sum" > "$installed/.tarball-sha256"
+      echo "packed tarball installed in a user dir: $(( $(date +%s) - start )) s"
+      export FIELDLINK_INSTALLED_USERDIR="$installed"
+    else
+      cat "$installed/install.log"
+      echo "warning: installing the packed tarball failed; the install test will try again and report it"
+    fi
+  fi
+else
+  cat "$packdir/pack.log"
+  echo "warning: npm pack failed; the install test will try again and report it"
+fi
+rm -rf "$packdir"
+
+summary="$PWD/test-output/summary.jsonl"
+rm -f "$summary"
+subset=(test/api test/nodes test/runtime test/e2e/dashboard.test.js test/e2e/m307-dashboard.test.js test/e2e/mate-dashboard.test.js)
+
+run_line() {
+  local line=$1 bin label red spec=()
+  bin=$(node_bin "$line") || { echo "{\"label\":\"node $line\",\"passed\":0,\"failed\":1,\"skipped\":0}" >> "$summary"; return; }
+  if [ "$line" = 24 ]; then
+    red=""
+    label="Node $("$bin" --version) + Node-RED 5 (full suite)"
+  else
+    if [ "$line" -le 22 ]; then red="$nr4"; else red=""; fi
+    label="Node $("$bin" --version) + Node-RED $([ -n "$red" ] && echo 4.1 || echo 5)"
+    # --no-config: .mocharc's spec list would be added to these, not replaced.
+    spec=(--no-config --timeout 20000 --reporter test/support/summary-reporter.js "${subset[@]}")
+  fi
+  echo
+  echo "=== $label ==="
+  local before=0
+  [ -f "$summary" ] && before=$(wc -l < "$summary")
+  FIELDLINK_NODE_RED="$red" FIELDLINK_RUN_LABEL="$label" FIELDLINK_SUMMARY_FILE="$summary" \
+    LD_PRELOAD="$shim" FIELDLINK_PTYSHIM="$shim" "$bin" node_modules/mocha/bin/mocha.js "${spec[@]}"
+  local after=0
+  [ -f "$summary" ] && after=$(wc -l < "$summary")
+  # A mocha that died before its summary counts as a failure.
+  [ "$after" -gt "$before" ] || echo "{\"label\":\"$label (mocha died)\",\"passed\":0,\"failed\":1,\"skipped\":0}" >> "$summary"
+}
+
+for l in $lines; do run_line "$l"; done
+
+echo
+node -e '
+  const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+  let p = 0, f = 0, s = 0;
+  for (const r of lines) {
+    console.log(`  ${r.label}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
+    p += r.passed; f += r.failed; s += r.skipped;
+  }
+  if (process.argv[2] !== "0") console.log("  ctest: failed (see above)");
+  console.log(`mocha: ${p} passed, ${f} failed, ${s} skipped`);
+  process.exit(f === 0 && process.argv[2] === "0" ? 0 : 1);
+' "$summary" "$cpp_rc"
