@@ -48,7 +48,7 @@ async function openAll(fl) {
   const reading = await bus.sensor(1).read();
   const m307 = await fl.M307Client.connect('127.0.0.1', { port: sims.m307, timeout: 2000 });
   const status = await m307.readStatus();
-  const mate = await fl.MateBus.open(sims.mate, { timeout: 200 });
+  const mate = await fl.MateBus.open(sims.mate, { timeout: 60, retries: 0 });
   const devices = await mate.scan();
   return { bus, m307, mate, reading, status, devices };
 }
