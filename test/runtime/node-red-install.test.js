@@ -72,6 +72,31 @@ function flows({ modbusLink, m307Port, mateLink }) {
   ];
 }
 
+/** Polls the flow's /values endpoint until every family has delivered a reading. */
+async function liveValues(nr) {
+  let values = {};
+  const deadline = Date.now() + 30000;
+  while (!(values.modbus && values.m307 && values.mx)) {
+    assert.ok(Date.now() < deadline, `no values from every family within 30 s: ${JSON.stringify(values)}\n${nr.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    values = (await getJson(`${nr.url}/values`)).body;
+  }
+  return values;
+}
+
+/** Sends `signal` and resolves with the ms Node-RED took to exit; fails after 5 s. */
+async function stopWithin5s(nr, signal) {
+  const t0 = Date.now();
+  nr.child.kill(signal);
+  let timer;
+  const exit = await Promise.race([nr.exited, new Promise((resolve) => { timer = setTimeout(() => resolve(null), 5000); })]);
+  clearTimeout(timer);
+  const ms = Date.now() - t0;
+  assert.ok(exit, `Node-RED still running 5 s after ${signal}\n${nr.output().slice(-2000)}`);
+  assert.ok(exit.code === 0 || exit.signal === signal, `Node-RED ended with ${JSON.stringify(exit)}`);
+  return ms;
+}
+
 describe(`runtime: Node-RED ${nodeRedVersion()} on Node ${process.versions.node} with fieldlink installed from the tarball`, function () {
   this.timeout(240000);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-nrinst-'));
@@ -123,24 +148,17 @@ describe(`runtime: Node-RED ${nodeRedVersion()} on Node ${process.versions.node}
       assert.ok(!s.err, `${s.id}: ${s.err}`);
     }
 
-    // Live values from every family.
-    let values = {};
-    const deadline = Date.now() + 30000;
-    while (!(values.modbus && values.m307 && values.mx)) {
-      assert.ok(Date.now() < deadline, `no values from every family within 30 s: ${JSON.stringify(values)}\n${nr.output()}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      values = (await getJson(`${nr.url}/values`)).body;
-    }
+    const values = await liveValues(nr);
     assert.strictEqual(values.modbus.temperature, 19.5);
     assert.strictEqual(values.m307.temperatureSensor1.reading, -18.5);
     assert.strictEqual(typeof values.mx.pvVoltage, 'number', JSON.stringify(values.mx));
 
-    const t0 = Date.now();
-    nr.child.kill('SIGINT');
-    const exit = await Promise.race([nr.exited, new Promise((resolve) => setTimeout(() => resolve(null), 5000))]);
-    const ms = Date.now() - t0;
-    assert.ok(exit, `Node-RED still running 5 s after SIGINT\n${nr.output().slice(-2000)}`);
-    assert.ok(exit.code === 0 || exit.signal === 'SIGINT', `Node-RED ended with ${JSON.stringify(exit)}`);
-    this.test.title += ` (stopped in ${ms} ms)`;
+    this.test.title += ` (stopped in ${await stopWithin5s(nr, 'SIGINT')} ms)`;
+  });
+
+  it('with the flows running again, stops within 5 s of SIGTERM too', async function () {
+    nr = await startNodeRed({ userDir, flows: flows(sims), port: 0, logLevel: 'info', settings: { nodesDir: [] } });
+    await liveValues(nr);
+    this.test.title += ` (stopped in ${await stopWithin5s(nr, 'SIGTERM')} ms)`;
   });
 });
