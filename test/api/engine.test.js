@@ -86,18 +86,22 @@ describe('engine: adaptive spin', function () {
       assert.ok(s1.spinHits - s0.spinHits > 0, 'spinning never found work');
       assert.ok(s1.hitRate > 0.75, `hit rate ${s1.hitRate}`);
 
-      // Replies now take 20 ms, four times the window: the wait for each reply is a miss (the
-      // JS round trip before each request is still a hit), so at most half the idle periods
-      // are short and the rate falls under the 0.75 needed to spin.
+      // Now a slow device polled at intervals, as in the field: replies take 20 ms, four times
+      // the window, and the poller waits 20 ms between polls. Both waits are misses; the short
+      // idle periods left (a loaded machine adds a few) are outnumbered, so the rate falls
+      // under the 0.75 needed to spin.
       sim.turnaroundMs = 20;
-      for (let i = 0; i < 20; i++) await bus.readInputRegisters(1, 1, 2);
+      const slowPoll = async () => {
+        const r = await bus.readInputRegisters(1, 1, 2);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return r;
+      };
+      for (let i = 0; i < 20; i++) await slowPoll();
       const s2 = engineStats();
       assert.ok(s2.hitRate < 0.75, `hit rate still ${s2.hitRate} after 20 slow polls`);
-      for (let i = 0; i < 10; i++) assert.deepStrictEqual(await bus.readInputRegisters(1, 1, 2), [215, 400]);
+      for (let i = 0; i < 10; i++) assert.deepStrictEqual(await slowPoll(), [215, 400]);
       const s3 = engineStats();
-      // Each poll has about three idle periods (two short, one 20 ms reply wait). A spin that
-      // did not adapt would spin in all of them; here the rate hovers near 2/3, under the
-      // 3/4 needed, and crosses it only now and then.
+      // A spin that did not adapt would spin in every idle period (3 to 4 per poll here).
       const spun = s3.spins - s2.spins;
       assert.ok(spun < 10, `spun ${spun} times in 10 slow polls (${s3.idlePeriods - s2.idlePeriods} idle periods): it does not adapt`);
       assert.ok(s3.sleeps - s2.sleeps >= 10, 'it should sleep through each slow reply');

@@ -63,7 +63,7 @@ describe('scanModbus()', function () {
 
   it('finds exactly the five units across 9600 and 19200 baud, and nothing else', async function () {
     const progress = [];
-    const found = await scanModbus(b.link, { units: '1-16', baudRates: [9600, 19200], timeout: 40, onProgress: (p) => progress.push(p) });
+    const found = await scanModbus(b.link, { units: '1-16', baudRates: [9600, 19200], timeout: 100, onProgress: (p) => progress.push(p) });
     assert.deepStrictEqual(found.map((u) => [u.address, u.baudRate, u.parity]),
       [[1, 9600, 'none'], [7, 9600, 'none'], [9, 9600, 'none'], [3, 19200, 'none'], [12, 19200, 'none']]);
     // A unit whose map has no input register 1 still answers (with an exception): it is there.
@@ -80,7 +80,7 @@ describe('scanModbus()', function () {
 
   it('stops early after stopAfter units', async function () {
     const progress = [];
-    const found = await scanModbus(b.link, { units: '1-16', baudRates: [9600, 19200], timeout: 40, stopAfter: 2, onProgress: (p) => progress.push(p) });
+    const found = await scanModbus(b.link, { units: '1-16', baudRates: [9600, 19200], timeout: 100, stopAfter: 2, onProgress: (p) => progress.push(p) });
     assert.deepStrictEqual(found.map((u) => u.address), [1, 7]);
     assert.strictEqual(progress[progress.length - 1].done, 7);
     assert.strictEqual(b.sim.stats.framesReceived, 7);
@@ -89,13 +89,13 @@ describe('scanModbus()', function () {
 
   it('skips a baud rate the OS cannot set (14400) and says so through onProgress', async function () {
     const skipped = [];
-    const found = await scanModbus(b.link, { units: [1, 2, 3], baudRates: [14400, 19200], timeout: 40, onProgress: (p) => p.skipped && skipped.push(p.skipped) });
+    const found = await scanModbus(b.link, { units: [1, 2, 3], baudRates: [14400, 19200], timeout: 100, onProgress: (p) => p.skipped && skipped.push(p.skipped) });
     assert.deepStrictEqual(found.map((u) => [u.address, u.baudRate]), [[3, 19200]]);
     assert.deepStrictEqual(skipped.map((s) => s.baudRate), [14400]);
   });
 
   it('the profile auto-probe names each unit\'s register map and reads it', async function () {
-    const found = await scanModbus(b.link, { units: [1, 3, 7, 9, 12], baudRates: [9600, 19200], timeout: 40, profileProbe: true });
+    const found = await scanModbus(b.link, { units: [1, 3, 7, 9, 12], baudRates: [9600, 19200], timeout: 100, profileProbe: true });
     const by = Object.fromEntries(found.map((u) => [u.address, u]));
     assert.strictEqual(by[1].profile, 'xy-md02');
     assert.deepStrictEqual(by[1].values, { temperature: 21.5, humidity: 45 });

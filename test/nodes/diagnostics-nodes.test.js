@@ -79,7 +79,7 @@ function watchStatus(node) {
 }
 
 // The next `count` messages arriving at a helper node.
-function collect(node, count, ms = 4000) {
+function collect(node, count, ms = 15000) { // resolves on the messages: the bound only ends a failing wait
   return new Promise((resolve, reject) => {
     const msgs = [];
     const timer = setTimeout(() => {
@@ -258,7 +258,7 @@ describe('Node-RED node: link diagnostics (fieldlink-diagnostics)', function () 
       diagNode({ family: 'modbus', modbusBus: 'bus', interval: '0.3', topic: 'health/rs485' }),
       ...outs,
     ]);
-    const msgs = await collect(helper.getNode('out'), 3, 4000);
+    const msgs = await collect(helper.getNode('out'), 3);
     for (const m of msgs) {
       assert.strictEqual(m.topic, 'health/rs485');
       assert.strictEqual(m.payload.family, 'modbus');

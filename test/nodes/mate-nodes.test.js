@@ -29,7 +29,7 @@ const newLink = () => path.join(tmp, `tty${++linkCounter}`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Small timeouts: a scan of the hub costs timeout x 2 for each of the 7 empty ports.
-const BUS = { timeout: '40', retries: '1', parityMode: 'auto', transport: 'serial', reconnectMinDelay: '100', reconnectMaxDelay: '400' };
+const BUS = { timeout: '150', retries: '1', parityMode: 'auto', transport: 'serial', reconnectMinDelay: '100', reconnectMaxDelay: '400' };
 
 /**
  * A flow: tab f1, bus config "bus" on `link`, the given flow nodes (wired to helper "out" unless
@@ -86,7 +86,7 @@ function watchStatus(node) {
 }
 
 // The next `count` messages arriving at a helper node.
-function collect(node, count, ms = 4000) {
+function collect(node, count, ms = 15000) { // resolves on the messages: the bound only ends a failing wait
   return new Promise((resolve, reject) => {
     const msgs = [];
     const timer = setTimeout(() => {
@@ -196,7 +196,7 @@ describe('Node-RED nodes: MATE bus', function () {
       { id: 'mx', type: 'fieldlink-mate-mx', port: 'auto', interval: '0.3' },
       { id: 'dc', type: 'fieldlink-mate-dc', port: 'auto', interval: '0.3', pages: '3' },
     ]));
-    const msgs = await collect(helper.getNode('out'), 6, 6000);
+    const msgs = await collect(helper.getNode('out'), 6);
     const mx = msgs.filter((m) => m.topic === 'mate/mx');
     const dc = msgs.filter((m) => m.topic === 'mate/dc');
     assert.ok(mx.length >= 2 && dc.length >= 2, `${mx.length} MX and ${dc.length} DC messages`);
@@ -392,12 +392,12 @@ describe('Node-RED nodes: MATE bus', function () {
     const link = await serve();
     sim.setFault(3, 'silent');
     await load(makeFlow(link, [{ id: 'dc', type: 'fieldlink-mate-dc', port: '3', interval: '0.2', topic: 'battery' }]));
-    const [e] = await collect(helper.getNode('caught'), 1, 3000);
+    const [e] = await collect(helper.getNode('caught'), 1);
     assert.strictEqual(e.error.code, 'ETIMEDOUT');
     assert.strictEqual(e.error.source.id, 'dc');
     assert.strictEqual(e.topic, 'battery');
     sim.clearFault(3);
-    const [m] = await collect(helper.getNode('out'), 1, 3000);
+    const [m] = await collect(helper.getNode('out'), 1);
     assert.strictEqual(m.payload.stateOfCharge, 76);
   });
 
@@ -423,7 +423,7 @@ describe('Node-RED nodes: MATE bus', function () {
   it('auto-find of a type that is not on the bus: ENODEVICE at the Catch node', async function () {
     const link = await serve({ preset: 'capture', devices: [{ port: 1, type: 'mx' }] });
     await load(makeFlow(link, [{ id: 'fx', type: 'fieldlink-mate-fx', port: 'auto' }]));
-    const caught = collect(helper.getNode('caught'), 1, 5000);
+    const caught = collect(helper.getNode('caught'), 1);
     helper.getNode('fx').receive({ payload: '' });
     const [e] = await caught;
     assert.strictEqual(e.error.code, 'ENODEVICE');
@@ -442,7 +442,7 @@ describe('Node-RED nodes: MATE bus', function () {
     assert.strictEqual((await caught)[0].error.code, 'ENOTCONNECTED');
 
     await serve({ preset: 'capture' }, link); // the adapter is plugged in
-    const [m] = await collect(helper.getNode('out'), 1, 4000);
+    const [m] = await collect(helper.getNode('out'), 1);
     assert.strictEqual(m.payload.stateOfCharge, 76);
     assert.strictEqual((await status.wait(isReading)).text, 'SOC 76 %');
   });
@@ -472,7 +472,7 @@ describe('Node-RED nodes: MATE bus', function () {
       { id: 'mx', type: 'fieldlink-mate-mx', port: '1', interval: '0.2' },
       { id: 'dc', type: 'fieldlink-mate-dc', port: '3', interval: '0.2' },
     ]));
-    await collect(helper.getNode('out'), 4, 3000);
+    await collect(helper.getNode('out'), 4);
     assert.strictEqual(pool.busCount(), 1);
     const t0 = Date.now();
     await helper.unload();

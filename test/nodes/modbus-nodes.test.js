@@ -54,7 +54,7 @@ function makeFlow(busSettings, { sensors = [{ id: 's1', unit: 1 }], extra = [] }
     { id: 'f1', type: 'tab', label: 'test' },
     {
       id: 'bus', type: 'fieldlink-modbus-bus', name: 'test bus', baudRate: '9600', parity: 'none', dataBits: '8', stopBits: '1',
-      timeout: '150', retries: '0', interFrameDelay: '', reconnectMinDelay: '100', reconnectMaxDelay: '400', ...busSettings,
+      timeout: '400', retries: '0', interFrameDelay: '', reconnectMinDelay: '100', reconnectMaxDelay: '400', ...busSettings,
     },
     ...sensors.map((s) => ({
       type: 'fieldlink-modbus-sensor', z: 'f1', bus: 'bus', profile: 'xy-md02', interval: '0', topic: '', wires: [['out']], ...s,
@@ -106,7 +106,7 @@ function watchStatus(node) {
 }
 
 // The next `count` messages arriving at a helper node.
-function collect(node, count, ms = 4000) {
+function collect(node, count, ms = 15000) { // resolves on the messages: the bound only ends a failing wait
   return new Promise((resolve, reject) => {
     const msgs = [];
     const timer = setTimeout(() => {
@@ -186,7 +186,7 @@ describe('Node-RED nodes: Modbus T/H sensor', function () {
         served = await serve(sim);
         const t0 = Date.now();
         await load(makeFlow(served.bus, { sensors: [{ id: 's1', unit: 2, interval: '0.2' }] }));
-        const msgs = await collect(helper.getNode('out'), 4, 3000);
+        const msgs = await collect(helper.getNode('out'), 4);
         const elapsed = Date.now() - t0;
         for (const m of msgs) {
           assert.strictEqual(m.payload.temperature, -20.5);
@@ -251,7 +251,7 @@ describe('Node-RED nodes: Modbus T/H sensor', function () {
     sim.setFault(2, 'slow', { delayMs: 450 });
     const bus = { ...served.bus, timeout: '1000' };
     await load(makeFlow(bus, { sensors: [{ id: 's1', unit: 2, interval: '0.1' }] }));
-    const msgs = await collect(helper.getNode('out'), 2, 3000);
+    const msgs = await collect(helper.getNode('out'), 2);
     assert.strictEqual(msgs[0].payload.temperature, -20.5);
     // ~1 s of 0.1 s ticks with 0.45 s reads: without the guard ~8 reads would pile up in the
     // bus queue behind the one on the wire.
@@ -261,7 +261,7 @@ describe('Node-RED nodes: Modbus T/H sensor', function () {
     assert.ok(helper.getNode('s1').pollsSkipped >= 4, `skipped ${helper.getNode('s1').pollsSkipped}`);
 
     sim.setFault(2, 'silent');
-    const [caught] = await collect(helper.getNode('caught'), 1, 3000);
+    const [caught] = await collect(helper.getNode('caught'), 1);
     assert.strictEqual(caught.error.code, 'ETIMEDOUT');
     assert.strictEqual(caught.topic, 'modbus/2');
   });
@@ -333,7 +333,7 @@ describe('Node-RED nodes: Modbus T/H sensor', function () {
     assert.strictEqual((await caught)[0].error.code, 'ENOTCONNECTED');
 
     served = await transports.pty(sim, link); // the adapter is plugged in
-    const [m] = await collect(helper.getNode('out'), 1, 4000);
+    const [m] = await collect(helper.getNode('out'), 1);
     assert.strictEqual(m.payload.temperature, 30.5);
     await status.wait(isReading);
     assert.strictEqual(helper.getNode('bus').state.state, 'open');
@@ -362,7 +362,7 @@ describe('Node-RED nodes: Modbus T/H sensor', function () {
   it('unload (redeploy, stop) releases the port within 2 s; it can be opened exclusively again', async function () {
     served = await transports.pty(sim);
     await load(makeFlow(served.bus, { sensors: [{ id: 's1', unit: 1, interval: '0.1' }, { id: 's2', unit: 2, interval: '0.1' }] }));
-    await collect(helper.getNode('out'), 4, 3000);
+    await collect(helper.getNode('out'), 4);
     assert.strictEqual(registry.openBusCount(), 1);
     const t0 = Date.now();
     await helper.unload();
