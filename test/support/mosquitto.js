@@ -1,0 +1,100 @@
+'use strict';
+// Starts Debian's mosquitto for a test: loopback only, an ephemeral port, a generated config in
+// a temporary folder (not the system service), no persistence (so a restart loses every
+// retained message: what survives must have been published again). Ready = the broker said
+// "running" on stderr (an event, not a sleep).
+
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+
+const CANDIDATES = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'];
+
+function findMosquitto() {
+  const found = CANDIDATES.find((p) => fs.existsSync(p));
+  if (!found) {
+    throw new Error('mosquitto is not installed: run "bash scripts/setup.sh" (it installs Debian\'s mosquitto package)');
+  }
+  return found;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startBroker({ port } = {}) {
+  const bin = findMosquitto();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-mosq-'));
+  const usePort = port || await freePort();
+  const conf = path.join(dir, 'mosquitto.conf');
+  fs.writeFileSync(conf, [
+    `listener ${usePort} 127.0.0.1`,
+    'allow_anonymous true',
+    'persistence false',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+    'log_type information',
+    'max_queued_messages 100000',
+    '',
+  ].join('\n'));
+  let proc = null;
+  let stderr = '';
+
+  function launch() {
+    return new Promise((resolve, reject) => {
+      stderr = '';
+      proc = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const p = proc;
+      const onData = (d) => {
+        stderr += d.toString();
+        if (/mosquitto version \S+ running/.test(stderr)) {
+          p.stderr.removeListener('data', onData);
+          p.stderr.resume();
+          resolve();
+        }
+      };
+      p.stderr.on('data', onData);
+      p.once('exit', (code, signal) => reject(new Error(`mosquitto exited (${code ?? signal}) before it was ready:\n${stderr}`)));
+      p.once('error', reject);
+    });
+  }
+
+  function kill() {
+    const p = proc;
+    proc = null;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGTERM');
+    });
+  }
+
+  await launch();
+  return {
+    port: usePort,
+    url: `mqtt://127.0.0.1:${usePort}`,
+    get stderr() { return stderr; },
+    stop: kill,
+    async restart() {
+      await kill();
+      await launch();
+    },
+    async close() {
+      await kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+module.exports = { startBroker, freePort, findMosquitto };
