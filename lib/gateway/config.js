@@ -101,7 +101,7 @@ const SCHEMA = {
           host: str({ required: true }),
           port: int(1, 65535, { default: 10001 }),
           timeout: int(100, 60000, { default: 5000 }),
-          interval: numb(1, 86400, { default: 30 }),
+          interval: numb(0.2, 86400, { default: 30 }),
           commands: bool({ default: true }),
         },
       },

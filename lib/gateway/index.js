@@ -107,7 +107,7 @@ class Gateway {
   }
 
   /** Opens a link, retrying with capped backoff until it opens or the gateway stops. */
-  async _open(what, fn) {
+  async _open(what, devs, fn) {
     let delay = 1000;
     for (;;) {
       if (this.closed) return null;
@@ -115,6 +115,7 @@ class Gateway {
         return await fn();
       } catch (err) {
         this.log('warn', 'open-failed', { link: what, code: err.code || null, message: err.message, retryInMs: delay });
+        for (const dev of devs) this._setAvailability(dev, dev.avail.linkDown(err.code || 'ECONNREFUSED'));
         await new Promise((resolve) => this._timer(resolve, delay));
         delay = Math.min(delay * 2, 30000);
       }
@@ -137,7 +138,7 @@ class Gateway {
     const devs = b.sensors.map((s) => this._device({ id: s.id, kind: 'modbus', name: s.name, model: `${s.profile} (unit ${s.unit})` }, s.interval ?? b.interval, null, { sensor: s }));
     const opts = {};
     for (const k of ['baudRate', 'parity', 'dataBits', 'stopBits', 'timeout', 'retries']) if (b[k] !== undefined) opts[k] = b[k];
-    return this._open(b.port, () => ModbusBus.open(b.port, opts)).then((bus) => {
+    return this._open(b.port, devs, () => ModbusBus.open(b.port, opts)).then((bus) => {
       if (!bus) return;
       if (this.closed) return bus.close();
       this.links.push(bus);
@@ -154,7 +155,7 @@ class Gateway {
   _startM307(m) {
     const { M307Client } = this.lib;
     const dev = this._device({ id: m.id, kind: 'm307', name: m.name, commands: m.commands }, m.interval, null, { m307: m });
-    return this._open(`${m.host}:${m.port}`, () => M307Client.connect(m.host, { port: m.port, timeout: m.timeout })).then((client) => {
+    return this._open(`${m.host}:${m.port}`, [dev], () => M307Client.connect(m.host, { port: m.port, timeout: m.timeout })).then((client) => {
       if (!client) return;
       if (this.closed) return client.close();
       this.links.push(client);
@@ -173,7 +174,7 @@ class Gateway {
     }, d.interval ?? b.interval, null, { mate: d }));
     const opts = { allowControl: b.allowControl };
     for (const k of ['timeout', 'retries', 'parityMode']) if (b[k] !== undefined) opts[k] = b[k];
-    return this._open(b.port, () => MateBus.open(b.port, opts)).then(async (bus) => {
+    return this._open(b.port, devs, () => MateBus.open(b.port, opts)).then(async (bus) => {
       if (!bus) return;
       if (this.closed) return bus.close();
       this.links.push(bus);
@@ -204,7 +205,7 @@ class Gateway {
     const dev = this.devices.get(device);
     if (!dev || this.closed) return;
     const reply = (ok, fields) => this.publisher.publish({
-      topic: `${dev.map.topics.command(command)}/result`,
+      topic: dev.map.topics.result(command),
       payload: JSON.stringify({ ok, command, ...fields, ts: new Date().toISOString() }),
       retain: false,
     });

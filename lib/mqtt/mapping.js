@@ -9,7 +9,8 @@
 //   <base>/<id>/<reading>      retained: each reading alone (a number, a string or ON/OFF)
 //   <base>/<id>/availability   retained: online | offline (the device, from offline detection)
 //   <base>/gateway/<gw>/availability   retained online | offline: the gateway (MQTT last will)
-//   <base>/<id>/set/<command>  commands (only those the mapping exposes, see COMMANDS)
+//   <base>/<id>/set/<command>  commands (M307 clock and log; FX controls only with the double opt-in)
+//   <base>/<id>/result/<command>  the outcome of each command (JSON { ok, ... }, not retained)
 //   <base>/<id>/log            M307 log records (JSON, not retained), published on command
 //   <prefix>/device/<id>/config  Home Assistant device-based discovery (retained; '' removes)
 //
@@ -286,6 +287,7 @@ function createMapping(opts = {}) {
       availability: `${root}/availability`,
       log: `${root}/log`,
       command: (name) => `${root}/set/${name}`,
+      result: (name) => `${root}/result/${name}`,
       commandFilter: `${root}/set/#`,
       reading: (key) => `${root}/${key}`,
       discovery: `${prefix}/device/${id}/config`,

@@ -56,15 +56,14 @@ async function startBroker({ port } = {}) {
       stderr = '';
       proc = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
       const p = proc;
-      const onData = (d) => {
-        stderr += d.toString();
-        if (/mosquitto version \S+ running/.test(stderr)) {
-          p.stderr.removeListener('data', onData);
-          p.stderr.resume();
+      let ready = false;
+      p.stderr.on('data', (d) => {
+        stderr = (stderr + d.toString()).slice(-65536);
+        if (!ready && /mosquitto version \S+ running/.test(stderr)) {
+          ready = true;
           resolve();
         }
-      };
-      p.stderr.on('data', onData);
+      });
       p.once('exit', (code, signal) => reject(new Error(`mosquitto exited (${code ?? signal}) before it was ready:\n${stderr}`)));
       p.once('error', reject);
     });
