@@ -4,6 +4,7 @@
 const { parse, UsageError } = require('./common');
 
 const usage = `usage: fieldlink gateway --config FILE [--check] [--log-level LEVEL]
+       fieldlink gateway --config FILE --remove ID[,ID...]
 
 Polls the Modbus sensors, M307 units and MATE devices named in FILE (YAML) and publishes
 their readings to an MQTT broker, with Home Assistant discovery. Logs are JSON lines on
@@ -13,12 +14,15 @@ options:
   --config FILE       the YAML config (see README, "MQTT and Home Assistant")
   --check             validate the config (and read the secret) and exit
   --log-level LEVEL   debug | info | warn | error (overrides gateway.logLevel)
+  --remove IDS        remove these devices from Home Assistant (an empty retained discovery
+                      config) and clear their retained state and availability, then exit;
+                      the ids need not be in FILE any more (only its mqtt section is used)
 `;
 
 async function run(args, io) {
   let opts;
   try {
-    opts = parse(args, { config: { type: 'string', short: 'c' }, check: { type: 'boolean' }, 'log-level': { type: 'string' } });
+    opts = parse(args, { config: { type: 'string', short: 'c' }, check: { type: 'boolean' }, 'log-level': { type: 'string' }, remove: { type: 'string' } });
     if (opts.values.help) {
       io.stdout.write(usage);
       return 0;
@@ -51,8 +55,21 @@ async function run(args, io) {
     io.stdout.write(`${opts.values.config}: ok (${count} devices)\n`);
     return 0;
   }
-  const { Gateway, jsonLogger } = require('../gateway');
+  const { Gateway, jsonLogger, removeDevices } = require('../gateway');
   const log = jsonLogger(io.stdout, opts.values['log-level'] || cfg.gateway.logLevel);
+  if (opts.values.remove !== undefined) {
+    const ids = opts.values.remove.split(',').map((x) => x.trim()).filter(Boolean);
+    const { checkId } = require('../mqtt/mapping');
+    try {
+      if (!ids.length) throw new RangeError('--remove needs at least one device id');
+      for (const id of ids) checkId('device id', id);
+    } catch (err) {
+      io.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    await removeDevices(cfg, ids, { log });
+    return 0;
+  }
   const gw = new Gateway(cfg, { log });
   await gw.start();
   await new Promise((resolve) => {

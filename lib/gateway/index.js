@@ -7,7 +7,7 @@
 // at start is retried with capped backoff; once open, the library's own reconnect takes over
 // and its 'state' events mark the devices on it offline while it is down.
 
-const { createMapping } = require('../mqtt/mapping');
+const { createMapping, componentsOf, KINDS } = require('../mqtt/mapping');
 const { MqttPublisher } = require('../mqtt/publisher');
 const { Availability } = require('../mqtt/availability');
 
@@ -265,4 +265,36 @@ class Gateway {
   }
 }
 
-module.exports = { Gateway, jsonLogger };
+/**
+ * Removes devices from Home Assistant: an empty retained discovery config for each, and
+ * empty retained payloads on their state and availability topics (which clears them on the
+ * broker). Connects with the config's MQTT settings, without a last will, and disconnects.
+ */
+async function removeDevices(cfg, ids, { log = () => {} } = {}) {
+  const mqtt = require('mqtt');
+  const m = cfg.mqtt;
+  const mapping = createMapping({ baseTopic: m.baseTopic, discoveryPrefix: m.discoveryPrefix, gatewayId: cfg.gateway.id });
+  const options = { clientId: `fieldlink-${cfg.gateway.id}-remove-${process.pid}`, reconnectPeriod: 0, connectTimeout: 10000 };
+  if (m.username != null) options.username = m.username;
+  if (m.password != null) options.password = m.password;
+  if (m.caData) options.ca = m.caData;
+  if (m.certData) options.cert = m.certData;
+  if (m.keyData) options.key = m.keyData;
+  if (m.rejectUnauthorized === false) options.rejectUnauthorized = false;
+  const client = await mqtt.connectAsync(m.url, options);
+  try {
+    for (const id of ids) {
+      const dev = mapping.device({ id, kind: 'modbus' }); // the kind does not change these topics
+      const readings = new Set(KINDS.flatMap((k) => componentsOf(k).filter((c) => c.platform !== 'button').map((c) => c.key)));
+      const clear = [dev.topics.state, dev.topics.availability, ...[...readings].map((k) => dev.topics.reading(k))];
+      for (const msg of [dev.removal(), ...clear.map((topic) => ({ topic, payload: '', retain: true }))]) {
+        await client.publishAsync(msg.topic, msg.payload, { qos: 1, retain: true });
+      }
+      log('info', 'removed', { device: id, discovery: dev.topics.discovery });
+    }
+  } finally {
+    await client.endAsync();
+  }
+}
+
+module.exports = { Gateway, jsonLogger, removeDevices };
