@@ -172,7 +172,7 @@ function suggest(word, known) {
  */
 function parseConfig(text, { file = 'gateway.yaml', env = process.env, readFile = (p) => fs.readFileSync(p, 'utf8') } = {}) {
   const lineCounter = new YAML.LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const problems = [];
   const where = (node) => {
     if (!node || !node.range) return `${file}`;
@@ -181,7 +181,7 @@ function parseConfig(text, { file = 'gateway.yaml', env = process.env, readFile 
   };
   for (const e of doc.errors) {
     const p = e.linePos && e.linePos[0];
-    problems.push(`${file}${p ? `:${p.line}:${p.col}` : ''}: ${e.message.split('\n')[0]}`);
+    problems.push(`${file}${p ? `:${p.line}:${p.col}` : ''}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   if (problems.length) throw new ConfigError(problems, file);
 
