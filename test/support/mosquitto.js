@@ -45,11 +45,13 @@ async function startBroker({ port } = {}) {
     'log_type warning',
     'log_type notice',
     'log_type information',
+    'log_type subscribe',
     'max_queued_messages 100000',
     '',
   ].join('\n'));
   let proc = null;
   let stderr = '';
+  const logWaits = new Set();
 
   function launch() {
     return new Promise((resolve, reject) => {
@@ -59,6 +61,7 @@ async function startBroker({ port } = {}) {
       let ready = false;
       p.stderr.on('data', (d) => {
         stderr = (stderr + d.toString()).slice(-65536);
+        for (const w of [...logWaits]) if (w.re.test(stderr)) w.done();
         if (!ready && /mosquitto version \S+ running/.test(stderr)) {
           ready = true;
           resolve();
@@ -84,6 +87,25 @@ async function startBroker({ port } = {}) {
     port: usePort,
     url: `mqtt://127.0.0.1:${usePort}`,
     get stderr() { return stderr; },
+    /** Resolves when the broker's log (since its last start) matches re, e.g. a subscription. */
+    waitLog(re, ms = 15000) {
+      if (re.test(stderr)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const w = {
+          re,
+          done: () => {
+            clearTimeout(w.timer);
+            logWaits.delete(w);
+            resolve();
+          },
+        };
+        w.timer = setTimeout(() => {
+          logWaits.delete(w);
+          reject(new Error(`mosquitto log did not match ${re} within ${ms} ms:\n${stderr.slice(-2000)}`));
+        }, ms);
+        logWaits.add(w);
+      });
+    },
     stop: kill,
     async restart() {
       await kill();
