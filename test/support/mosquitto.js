@@ -87,6 +87,7 @@ async function startBroker({ port } = {}) {
     port: usePort,
     url: `mqtt://127.0.0.1:${usePort}`,
     get stderr() { return stderr; },
+    get pid() { return proc ? proc.pid : null; },
     /** Resolves when the broker's log (since its last start) matches re, e.g. a subscription. */
     waitLog(re, ms = 15000) {
       if (re.test(stderr)) return Promise.resolve();
