@@ -101,6 +101,27 @@ mate:
     assert.strictEqual(parseConfig(mate(true, true), { file: 'g.yaml' }).mate[0].devices[0].controls, true);
   });
 
+  it('examples/gateway/gateway.yaml is valid; its password comes from the systemd credential', function () {
+    const file = path.join(__dirname, '..', '..', 'examples', 'gateway', 'gateway.yaml');
+    const read = [];
+    const cfg = parseConfig(fs.readFileSync(file, 'utf8'), {
+      file,
+      env: { CREDENTIALS_DIRECTORY: '/run/credentials/fieldlink-gateway.service' },
+      readFile: (p) => {
+        read.push(p);
+        return p.endsWith('mqtt-password') ? 'pw\n' : 'PEM';
+      },
+    });
+    assert.deepStrictEqual(read, ['/run/credentials/fieldlink-gateway.service/mqtt-password', '/etc/fieldlink/ca.crt']);
+    assert.strictEqual(cfg.mqtt.password, 'pw');
+    assert.strictEqual(cfg.mqtt.caData, 'PEM');
+    assert.deepStrictEqual([cfg.m307.length, cfg.modbus[0].sensors.length, cfg.mate[0].devices.length], [1, 2, 3]);
+    const unit = fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'gateway', 'fieldlink-gateway.service'), 'utf8');
+    assert.match(unit, /^User=fieldlink$/m);
+    assert.match(unit, /^SupplementaryGroups=dialout$/m);
+    assert.match(unit, /^LoadCredential=mqtt-password:/m);
+  });
+
   it('the mapping offers exactly the FX control values the library accepts', function () {
     assert.deepStrictEqual(Object.keys(FX_CONTROL_VALUES), Object.keys(FX_CONTROLS));
     for (const [k, c] of Object.entries(FX_CONTROLS)) assert.deepStrictEqual(FX_CONTROL_VALUES[k], Object.keys(c.values));
