@@ -558,7 +558,7 @@ export class MqttAvailability {
 export interface MqttPublisherOptions {
   mapping: MqttMapping; url: string; clientId?: string; username?: string; password?: string;
   ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean;
-  qos?: 0 | 1 | 2; replay?: number; readingTopics?: boolean; keepalive?: number; reconnectPeriod?: number;
+  qos?: 0 | 1 | 2; replay?: number; readingTopics?: boolean; keepalive?: number; reconnectPeriod?: number; stopTimeout?: number;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: object) => void;
 }
 

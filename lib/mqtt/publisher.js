@@ -16,7 +16,7 @@ const { EventEmitter } = require('node:events');
 class MqttPublisher extends EventEmitter {
   /**
    * opts: { mapping, url, username, password, ca, cert, key, rejectUnauthorized, clientId, qos = 1,
-   *         replay = 0, readingTopics = true, keepalive = 30, reconnectPeriod = 1000, log }
+   *         replay = 0, readingTopics = true, keepalive = 30, reconnectPeriod = 1000, stopTimeout = 3000, log }
    */
   constructor(opts) {
     super();
@@ -38,7 +38,7 @@ class MqttPublisher extends EventEmitter {
   /** Registers a device mapping (mapping.device(...)). */
   addDevice(map) {
     if (this.devices.has(map.id)) throw new RangeError(`device id "${map.id}" is used twice`);
-    this.devices.set(map.id, { map, latest: null, history: [], availability: null });
+    this.devices.set(map.id, { map, latest: null, latestSent: false, history: [], availability: null });
     if (this.connected) {
       this._subscribeCommands(map);
       this._announce(this.devices.get(map.id));
@@ -121,6 +121,7 @@ class MqttPublisher extends EventEmitter {
     for (const msgs of d.history) for (const msg of msgs) this._publish({ ...msg, retain: false });
     d.history = [];
     if (d.latest) for (const msg of d.latest) this._publish(msg);
+    d.latestSent = !!d.latest;
   }
 
   _onMessage(topic, payload) {
@@ -147,17 +148,21 @@ class MqttPublisher extends EventEmitter {
       for (const msg of out.messages) this._publish(msg);
     } else {
       this.stats.held += 1;
-      if (this.replay > 0 && d.latest) {
-        d.history.push(d.latest.slice(0, 1)); // the state JSON of the reading this one replaces
-        if (d.history.length > this.replay) {
-          d.history.shift();
+      // The reading this one replaces was never sent: keep it for replay if asked, else drop it.
+      if (d.latest && !d.latestSent) {
+        if (this.replay > 0) {
+          d.history.push(d.latest.slice(0, 1)); // its state JSON
+          if (d.history.length > this.replay) {
+            d.history.shift();
+            this.stats.dropped += 1;
+          }
+        } else {
           this.stats.dropped += 1;
         }
-      } else if (d.latest) {
-        this.stats.dropped += 1;
       }
     }
     d.latest = out.messages;
+    d.latestSent = this.connected;
     return out.values;
   }
 
@@ -193,7 +198,18 @@ class MqttPublisher extends EventEmitter {
         setTimeout(resolve, 2000).unref();
       });
     }
-    await new Promise((resolve) => client.end(false, {}, () => resolve()));
+    // end(false) waits for in-flight QoS 1/2 messages; bounded, then the socket is closed.
+    await new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.log('warn', 'mqtt-stop-timeout', { inflight: Object.keys(client.outgoing || {}).length });
+        client.end(true, {}, () => resolve());
+        setTimeout(resolve, 500).unref();
+      }, this.opts.stopTimeout ?? 3000);
+      client.end(false, {}, () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 }
 

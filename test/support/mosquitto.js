@@ -31,15 +31,21 @@ function freePort() {
   });
 }
 
-async function startBroker({ port } = {}) {
+/**
+ * startBroker({ port, anonymous = true, extra = [] }): extra = more mosquitto.conf lines for the
+ * listener (TLS files, password_file); the url scheme is mqtts when extra names a certfile.
+ */
+async function startBroker({ port, anonymous = true, extra = [] } = {}) {
   const bin = findMosquitto();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-mosq-'));
   const usePort = port || await freePort();
   const conf = path.join(dir, 'mosquitto.conf');
   fs.writeFileSync(conf, [
     `listener ${usePort} 127.0.0.1`,
-    'allow_anonymous true',
+    ...extra,
+    `allow_anonymous ${anonymous ? 'true' : 'false'}`,
     'persistence false',
+    `user ${os.userInfo().username}`, // as root, mosquitto would drop to user mosquitto, who cannot read our temp files
     'log_dest stderr',
     'log_type error',
     'log_type warning',
@@ -85,7 +91,7 @@ async function startBroker({ port } = {}) {
   await launch();
   return {
     port: usePort,
-    url: `mqtt://127.0.0.1:${usePort}`,
+    url: `${extra.some((l) => l.startsWith('certfile')) ? 'mqtts' : 'mqtt'}://127.0.0.1:${usePort}`,
     get stderr() { return stderr; },
     get pid() { return proc ? proc.pid : null; },
     /** Resolves when the broker's log (since its last start) matches re, e.g. a subscription. */
