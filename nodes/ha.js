@@ -142,7 +142,7 @@ module.exports = function register(RED) {
           show(a.online ? 'green' : 'red', 'ring', a.online ? 'online' : `offline${a.reason ? ` (${a.reason})` : ''}`);
           return done();
         }
-        if (msg.error && msg.error.code !== undefined && msg.payload === undefined) {
+        if (msg.error && typeof msg.error === 'object' && msg.error.code !== undefined) {
           if (ensureDevice() && avail.failure({ code: msg.error.code })) {
             if (!announced) msgs.push(...announcement());
             else msgs.push(out(dev.availability(false)));
