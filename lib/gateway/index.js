@@ -211,6 +211,7 @@ class Gateway {
     });
     this.log('info', 'command', { device, command });
     try {
+      if (dev.kind === 'm307' && !dev.m307.commands) throw Object.assign(new Error('commands are turned off for this M307 (commands: false)'), { code: 'ECONTROL' });
       if (dev.kind === 'm307' && command === 'clock') {
         if (!dev.client) throw Object.assign(new Error('the M307 is not connected'), { code: 'ENOTCONNECTED' });
         const info = await dev.client.getLogInfo();

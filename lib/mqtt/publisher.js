@@ -89,7 +89,7 @@ class MqttPublisher extends EventEmitter {
   }
 
   _subscribeCommands(map) {
-    if (map.kind === 'm307' || (map.kind === 'fx' && map.components().some((c) => c.platform === 'select'))) {
+    if (map.components().some((c) => c.command)) {
       this.client.subscribe(map.topics.commandFilter, { qos: 1 });
     }
   }

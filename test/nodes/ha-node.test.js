@@ -106,10 +106,22 @@ describe('Node-RED: fieldlink to Home Assistant (example flows, real Mosquitto)'
       const on = sub.next('fieldlink/room2/availability', (m) => m.text === 'online', 25000);
       sim.clearFault(2);
       await on;
+      // Availability as the device nodes may send it (msg.availability, or a topic ending in
+      // /availability), and removal.
+      const ha1 = helper.getNode('ha-modbus-ha1');
+      const down = sub.next('fieldlink/room1/availability', (m) => m.text === 'offline');
+      ha1.receive({ availability: { state: 'offline', since: new Date().toISOString(), reason: 'ETIMEDOUT' } });
+      await down;
+      const up = sub.next('fieldlink/room1/availability', (m) => m.text === 'online');
+      ha1.receive({ topic: 'room-1/availability', payload: 'online' });
+      await up;
       // Home Assistant restarts: its birth message makes both devices announce again.
       const again = ['room1', 'room2'].map((id) => sub.next(`homeassistant/device/${id}/config`));
       await sub.publish('homeassistant/status', 'online');
       await Promise.all(again);
+      const removed = sub.next('homeassistant/device/room2/config', (m) => m.text === '');
+      helper.getNode('ha-modbus-ha2').receive({ remove: true });
+      await removed;
     } finally {
       await helper.unload();
       await served.close();
