@@ -308,6 +308,9 @@ function createMapping(opts = {}) {
           cfg.payload_press = 'PRESS';
         } else {
           const path = (c.stateKey || c.key).split('.').map((k) => `[${JSON.stringify(k).replace(/"/g, "'")}]`).join('');
+          // state_topic per component, not shared: a button has none (HA's example shares it
+          // only among sensors).
+          cfg.state_topic = topics.state;
           cfg.value_template = `{{ value_json${path} }}`;
           if (c.platform === 'select') {
             cfg.command_topic = topics.command(c.command);
@@ -335,7 +338,6 @@ function createMapping(opts = {}) {
         dev,
         o: origin,
         cmps,
-        state_topic: topics.state,
         availability,
         availability_mode: 'all',
         qos: opts.qos ?? 1,

@@ -107,7 +107,10 @@ mate:
       seen[id] = checkDiscovery(m.topic, m.text);
       assert.deepStrictEqual(seen[id].cfg.availability.map((a) => a.topic), ['fieldlink/gateway/test-gw/availability', `fieldlink/${id}/availability`]);
       assert.strictEqual(seen[id].cfg.availability_mode, 'all');
-      assert.strictEqual(seen[id].cfg.state_topic, `fieldlink/${id}/state`);
+      for (const c of Object.values(seen[id].comps)) {
+        if (c.platform !== 'button') assert.strictEqual(c.state_topic, `fieldlink/${id}/state`);
+        else assert.strictEqual(c.state_topic, undefined, 'a button has no state topic');
+      }
       assert.strictEqual(seen[id].cfg.origin.name, 'fieldlink');
     }
     const ids = Object.values(seen).flatMap((s) => Object.values(s.comps).map((c) => c.unique_id));
