@@ -15,6 +15,7 @@ const COMMANDS = {
   mate: '../lib/cli/mate',
   doctor: '../lib/cli/doctor',
   modbus: '../lib/cli/modbus',
+  gateway: '../lib/cli/gateway',
 };
 
 function loadCommand(name) {

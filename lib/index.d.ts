@@ -488,3 +488,139 @@ export function scanModbus(path: string, options?: {
 }): Promise<ScanHit[]>;
 export function probeProfile(bus: ModbusBus, address: number): Promise<Array<Record<string, unknown>>>;
 export function testM307(host: string, options?: { port?: number; timeout?: number }): Promise<DiagnosticResult[]>;
+
+// ---------------------------------------------------------------------------------------------
+// MQTT and Home Assistant (lib/mqtt, lib/gateway; README "MQTT and Home Assistant")
+
+export type MqttDeviceKind = 'm307' | 'mx' | 'fx' | 'dc' | 'modbus';
+
+/** One message to publish: a string payload ('' removes a retained message). */
+export interface MqttMessage { topic: string; payload: string; retain: boolean }
+
+export interface MqttComponent {
+  key: string; name: string; platform: 'sensor' | 'binary_sensor' | 'button' | 'select';
+  unit?: string; deviceClass?: string | null; stateClass?: string; precision?: number; command?: string; options?: string[];
+}
+
+export interface MqttDeviceOptions {
+  id: string; kind: MqttDeviceKind; name?: string; model?: string; manufacturer?: string; serialNumber?: string; swVersion?: string;
+  /** FX only: offer the FX controls as HA selects. Check the double opt-in before setting it. */
+  controls?: boolean;
+  /** false leaves out the M307 buttons (set clock, download log). */
+  commands?: boolean;
+}
+
+export interface MqttDeviceMapping {
+  readonly id: string;
+  readonly kind: MqttDeviceKind;
+  readonly topics: {
+    state: string; availability: string; log: string; discovery: string; commandFilter: string;
+    command(name: string): string; result(name: string): string; reading(key: string): string;
+  };
+  components(): MqttComponent[];
+  /** The retained device-based discovery message (homeassistant/device/<id>/config). */
+  discovery(): MqttMessage;
+  /** The empty retained discovery config that removes the device from Home Assistant. */
+  removal(): MqttMessage;
+  availability(online: boolean): MqttMessage;
+  state(reading: object, options?: { at?: number; readingTopics?: boolean }): {
+    values: Record<string, unknown> & { seq: number; ts: string; t: number };
+    messages: MqttMessage[];
+    rediscover: boolean;
+  };
+}
+
+export interface MqttMapping {
+  readonly baseTopic: string;
+  readonly discoveryPrefix: string;
+  readonly gatewayId: string | null;
+  readonly gatewayAvailabilityTopic: string | null;
+  readonly haStatusTopic: string;
+  gatewayAvailability(online: boolean): MqttMessage;
+  device(options: MqttDeviceOptions): MqttDeviceMapping;
+}
+
+export interface MqttMappingOptions {
+  baseTopic?: string; discoveryPrefix?: string; gatewayId?: string | null; gatewayAvailabilityTopic?: string | null;
+  origin?: { name?: string; sw?: string; url?: string }; qos?: 0 | 1 | 2;
+}
+
+export class MqttAvailability {
+  constructor(options?: { failuresBeforeOffline?: number });
+  readonly state: 'unknown' | 'online' | 'offline';
+  readonly reason: string | null;
+  readonly since: string | null;
+  success(): boolean;
+  failure(err: { code?: string }): boolean;
+  linkDown(code?: string): boolean;
+}
+
+export interface MqttPublisherOptions {
+  mapping: MqttMapping; url: string; clientId?: string; username?: string; password?: string;
+  ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean;
+  qos?: 0 | 1 | 2; replay?: number; readingTopics?: boolean; keepalive?: number; reconnectPeriod?: number; stopTimeout?: number;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: object) => void;
+}
+
+export class MqttPublisher extends EventEmitter {
+  constructor(options: MqttPublisherOptions);
+  readonly connected: boolean;
+  readonly stats: { published: number; held: number; dropped: number; announces: number; connects: number };
+  addDevice(device: MqttDeviceMapping): void;
+  start(): void;
+  announceAll(why: string): void;
+  publishState(id: string, reading: object, at?: number): Record<string, unknown>;
+  setAvailability(id: string, online: boolean): void;
+  publish(message: MqttMessage): boolean;
+  removeDevice(id: string): boolean;
+  stop(): Promise<void>;
+  on(event: 'command', listener: (c: { device: string; command: string; payload: string }) => void): this;
+  on(event: 'connect' | 'offline', listener: () => void): this;
+  on(event: 'announced', listener: (why: string) => void): this;
+}
+
+export const mqtt: {
+  createMapping(options?: MqttMappingOptions): MqttMapping;
+  normalize(kind: MqttDeviceKind, reading: object): Record<string, unknown>;
+  guessKind(payload: unknown): MqttDeviceKind | null;
+  componentsOf(kind: MqttDeviceKind, options?: { temperatureUnit?: 'C' | 'F'; controls?: boolean }): MqttComponent[];
+  KINDS: MqttDeviceKind[];
+  MqttPublisher: typeof MqttPublisher;
+  Availability: typeof MqttAvailability;
+};
+
+/** The gateway config after validation (defaults filled in, the password resolved). */
+export interface GatewayConfig {
+  gateway: { id: string; logLevel: 'debug' | 'info' | 'warn' | 'error' };
+  mqtt: {
+    url: string; clientId?: string; username?: string; password?: string; passwordEnv?: string; passwordFile?: string;
+    ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean; baseTopic: string; discoveryPrefix: string;
+    qos: 0 | 1 | 2; keepalive: number; readingTopics: boolean; replay: number;
+  };
+  modbus?: Array<{ port: string; baudRate?: number; parity?: 'none' | 'even' | 'odd'; dataBits?: 7 | 8; stopBits?: 1 | 2; timeout?: number; retries?: number; interval: number;
+    sensors: Array<{ id: string; name?: string; unit: number; profile: BuiltInProfile; interval?: number }> }>;
+  m307?: Array<{ id: string; name?: string; host: string; port: number; timeout: number; interval: number; commands: boolean }>;
+  mate?: Array<{ port: string; timeout?: number; retries?: number; parityMode?: 'auto' | 'mark-space' | 'odd-even'; interval: number; allowControl: boolean;
+    devices: Array<{ id: string; type: 'mx' | 'fx' | 'dc'; name?: string; hubPort: 'auto' | number; interval?: number; controls: boolean; iUnderstandThisCanCutPower: boolean }> }>;
+}
+
+export class GatewayConfigError extends Error {
+  readonly code: 'ECONFIG';
+  /** One line per problem: "file:line:col: key.path: what is wrong". */
+  readonly problems: string[];
+}
+
+export class Gateway {
+  constructor(config: GatewayConfig, options?: { log?: (level: string, event: string, fields: object) => void });
+  readonly publisher: MqttPublisher;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const gateway: {
+  parseConfig(text: string, options?: { file?: string; env?: Record<string, string | undefined>; readFile?: (path: string) => string }): GatewayConfig;
+  loadConfig(file: string, options?: { env?: Record<string, string | undefined> }): GatewayConfig;
+  ConfigError: typeof GatewayConfigError;
+  Gateway: typeof Gateway;
+  removeDevices(config: GatewayConfig, ids: string[]): Promise<void>;
+};

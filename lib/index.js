@@ -13,6 +13,24 @@ const { diagnose, runFullDiagnostic, scanModbus, probeProfile, testM307 } = requ
 const { configureEngine, engineStats } = require('./engine');
 
 module.exports = {
+  // MQTT / Home Assistant (loaded on first use: mqtt.js and yaml are not needed otherwise).
+  get mqtt() {
+    const mapping = require('./mqtt/mapping');
+    return {
+      createMapping: mapping.createMapping,
+      normalize: mapping.normalize,
+      guessKind: mapping.guessKind,
+      componentsOf: mapping.componentsOf,
+      KINDS: mapping.KINDS,
+      MqttPublisher: require('./mqtt/publisher').MqttPublisher,
+      Availability: require('./mqtt/availability').Availability,
+    };
+  },
+  get gateway() {
+    const config = require('./gateway/config');
+    const gw = require('./gateway');
+    return { parseConfig: config.parseConfig, loadConfig: config.loadConfig, ConfigError: config.ConfigError, Gateway: gw.Gateway, removeDevices: gw.removeDevices };
+  },
   ModbusBus,
   ModbusSensor,
   M307Client,

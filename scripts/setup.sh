@@ -7,7 +7,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 cd "$(dirname "$0")/.."
 
-need=(g++ cmake ninja-build pkg-config libasio-dev libserialport-dev catch2 socat)
+need=(g++ cmake ninja-build pkg-config libasio-dev libserialport-dev catch2 socat mosquitto)
 if [ "${FIELDLINK_SETUP_E2E:-0}" = 1 ]; then need+=(chromium); fi
 
 missing=()

@@ -98,3 +98,21 @@ async function diagnostics(): Promise<void> {
   void [ok, steps, hits, m, bad];
 }
 void diagnostics;
+
+import { mqtt, gateway, GatewayConfig, MqttDeviceMapping } from '../../lib';
+
+function mqttMapping(): void {
+  const map = mqtt.createMapping({ gatewayId: 'shed', baseTopic: 'fieldlink' });
+  const dev: MqttDeviceMapping = map.device({ id: 'room1', kind: 'modbus', name: 'Room 1' });
+  const d = dev.discovery();
+  const topic: string = d.topic;
+  const out = dev.state({ temperature: 21.5, humidity: 40 }, { at: Date.now() });
+  const seq: number = out.values.seq;
+  const cfg: GatewayConfig = gateway.parseConfig('gateway: { id: g }', { file: 'g.yaml' });
+  const gw = new gateway.Gateway(cfg);
+  void gw.start();
+  // @ts-expect-error not a device kind
+  map.device({ id: 'x', kind: 'plc' });
+  void [topic, seq];
+}
+void mqttMapping;
