@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const helper = require('node-red-node-test-helper');
+const { coreNode } = require('../support/node-red');
 
 const { startBroker } = require('../support/mosquitto');
 const { Subscriber, checkDiscovery } = require('../support/mqtt-helpers');
@@ -17,7 +18,7 @@ const { M307Simulator, serveTcp: serveM307 } = require('../../lib/sim/m307');
 const { ModbusSimulator, servePty: serveModbus } = require('../../lib/sim/modbus');
 const { MateSimulator, servePty: serveMate } = require('../../lib/sim/mate');
 
-helper.init(require.resolve('node-red'));
+helper.init(require('../support/node-red').nodeRedRuntime());
 
 const NODES = [
   require('../../nodes/ha.js'),
@@ -31,9 +32,9 @@ const NODES = [
   require('../../nodes/mate-mx.js'),
   require('../../nodes/mate-fx.js'),
   require('../../nodes/mate-dc.js'),
-  require('@node-red/nodes/core/network/10-mqtt.js'),
-  require('@node-red/nodes/core/function/10-switch.js'),
-  require('@node-red/nodes/core/common/25-catch.js'),
+  coreNode('network/10-mqtt.js'),
+  coreNode('function/10-switch.js'),
+  coreNode('common/25-catch.js'),
 ];
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-ha-'));
