@@ -105,16 +105,17 @@ const BUILD_NEEDS = [
   { id: 'pkg-config', what: 'pkg-config', apt: 'pkg-config', dnf: 'pkgconf-pkg-config', apk: 'pkgconf' },
   { id: 'libserialport', what: 'libserialport (headers and libserialport.pc)', apt: 'libserialport-dev', dnf: 'libserialport-devel', apk: 'libserialport-dev' },
   { id: 'asio', what: 'standalone Asio headers (asio.hpp)', apt: 'libasio-dev', dnf: 'asio-devel', apk: 'asio-dev' },
-  { id: 'linux-headers', what: 'the Linux kernel headers', apt: 'linux-libc-dev', dnf: 'kernel-headers', apk: 'linux-headers' },
+  // glibc distributions get them with the compiler; Alpine's musl toolchain does not.
+  { id: 'linux-headers', what: 'the Linux kernel headers', apt: null, dnf: null, apk: 'linux-headers' },
 ];
-// The npm packages of a source build. They are optional peer dependencies: an install that
-// uses a prebuilt addon does not download them.
+// The npm packages of a source build. They are dev dependencies only (not dependencies), so an
+// install that uses a prebuilt addon does not download them; scripts/install.js fetches them.
 const BUILD_NPM = 'cmake-js@^8 node-addon-api@^8';
 
 /** The exact install lines for the given needs (all of them by default). */
 function installLines(ids = BUILD_NEEDS.map((n) => n.id)) {
   const needs = BUILD_NEEDS.filter((n) => ids.includes(n.id));
-  const pick = (k) => needs.map((n) => n[k]).join(' ');
+  const pick = (k) => needs.map((n) => n[k]).filter(Boolean).join(' ');
   return [
     `Debian, Ubuntu, Raspberry Pi OS:  sudo apt-get install ${pick('apt')}`,
     `Fedora, RHEL (with EPEL):         sudo dnf install ${pick('dnf')}`,
@@ -159,7 +160,7 @@ function loadErrorMessage(info, failures, base = root) {
   } else {
     lines.push('  - Build it from source for this machine. Install the build tools:');
     for (const l of installLines()) lines.push(`      ${l}`);
-    lines.push(`    then, in the folder that holds node_modules: npm install ${BUILD_NPM}  and  npm rebuild fieldlink --foreground-scripts`);
+    lines.push('    then: npm rebuild fieldlink --foreground-scripts   (it fetches cmake-js and node-addon-api from npm for the build)');
     lines.push('  - After a Node.js upgrade or a copy of node_modules from another machine: npm rebuild fieldlink --foreground-scripts');
     lines.push('  - Supported platforms and what each needs: the "Install" section of fieldlink\'s README.md.');
   }

@@ -39,7 +39,7 @@ function run(cmd, args) {
 }
 
 // Where the npm build tools are fetched when the project does not have them (they are
-// optional peer dependencies, so an install that uses a prebuilt addon downloads nothing).
+// dev dependencies only, so an install that uses a prebuilt addon downloads nothing).
 const toolsDir = path.join(root, 'build', 'npm-tools');
 
 function resolveFrom(name) {
@@ -102,12 +102,15 @@ function buildHelp(ids, npmMissing) {
 function buildFromSource(info, why) {
   say(`${why}; building from source (${info.target}, Node.js ${info.node})`);
   const missing = missingBuildNeeds(info);
-  let npmMissing = ['cmake-js', 'node-addon-api'].filter((n) => !resolveFrom(n));
-  if (npmMissing.length && !missing.length && fetchBuildTools(npmMissing)) {
-    npmMissing = npmMissing.filter((n) => !resolveFrom(n));
+  if (missing.length) {
+    say(`cannot build the native addon from source.\n${buildHelp(missing, [])}`);
+    return false;
   }
-  if (missing.length || npmMissing.length) {
-    say(`cannot build the native addon from source.\n${buildHelp(missing, npmMissing)}`);
+  // cmake-js and node-addon-api: the project's own (a clone), or fetched now.
+  let npmMissing = ['cmake-js', 'node-addon-api'].filter((n) => !resolveFrom(n));
+  if (npmMissing.length && fetchBuildTools(npmMissing)) npmMissing = npmMissing.filter((n) => !resolveFrom(n));
+  if (npmMissing.length) {
+    say(`cannot build the native addon from source.\n${buildHelp([], npmMissing)}`);
     return false;
   }
   const cmakeJs = path.join(path.dirname(resolveFrom('cmake-js')), 'bin', 'cmake-js');

@@ -40,7 +40,7 @@ mirror=${FIELDLINK_DEBIAN_MIRROR:-}
 if [ -z "$mirror" ]; then
   # The first Debian archive URI this machine's apt already uses (deb822 or one-line format).
   mirror=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    grep -oE '(https?://[^ ]+/debian)/?( |$)' | grep -v -- '-security' | head -n1 | tr -d ' ' || true)
+    grep -v '^[[:space:]]*#' | grep -oE '(https?://[^ ]+/debian)/?( |$)' | grep -v -- '-security' | head -n1 | tr -d ' ' || true)
 fi
 [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt; set FIELDLINK_DEBIAN_MIRROR"
 

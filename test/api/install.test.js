@@ -92,7 +92,6 @@ describe('install and load: choosing the native addon', function () {
     assert.match(r.stderr, /sudo apt-get install g\+\+ make cmake pkg-config libserialport-dev libasio-dev/);
     assert.match(r.stderr, /sudo dnf install gcc-c\+\+ make cmake pkgconf-pkg-config libserialport-devel asio-devel/);
     assert.match(r.stderr, /apk add g\+\+ make cmake pkgconf libserialport-dev asio-dev/);
-    assert.match(r.stderr, /npm install cmake-js@\^8 node-addon-api@\^8/);
     assert.match(r.stderr, /npm rebuild fieldlink --foreground-scripts/);
   });
 
@@ -113,7 +112,7 @@ describe('install and load: choosing the native addon', function () {
     assert.ok(msg.includes(`on linux-${process.arch}, glibc ${here.glibc}, Node.js ${process.version} (Node-API ${process.versions.napi})`), msg);
     assert.match(msg, new RegExp(`prebuilt prebuilds/${here.target}/fieldlink.node: .*(invalid ELF header|file too short)`));
     assert.match(msg, new RegExp(`Prebuilt addons in this package: ${here.target} \\(this machine needs ${here.target}\\)`));
-    assert.match(msg, /sudo apt-get install g\+\+ make cmake pkg-config libserialport-dev libasio-dev linux-libc-dev/);
+    assert.match(msg, /sudo apt-get install g\+\+ make cmake pkg-config libserialport-dev libasio-dev\n/);
     assert.match(msg, /npm rebuild fieldlink --foreground-scripts/);
     assert.doesNotMatch(msg, /scripts\/setup\.sh|npm run build/);
     // Every file of the package the message points at is in the package.
