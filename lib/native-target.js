@@ -12,31 +12,44 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const PREBUILT_GLIBC_FLOOR = '2.31';
 
-/** The C library Node.js runs on: { libc: 'glibc' | 'musl' | 'unknown', glibc: '2.36' | null }. */
-function detectLibc() {
-  if (process.platform !== 'linux') return { libc: 'unknown', glibc: null };
-  let glibc = null;
+/** glibc's version from Node's diagnostic report header (about 20 ms: only when it is shown). */
+function glibcVersion() {
   try {
-    // The report's header carries the glibc version Node.js runs on (absent on musl).
     const report = process.report;
     const exclude = report.excludeNetwork;
     report.excludeNetwork = true;
     try {
-      glibc = report.getReport().header.glibcVersionRuntime || null;
+      return report.getReport().header.glibcVersionRuntime || null;
     } finally {
       report.excludeNetwork = exclude;
     }
   } catch {
-    glibc = null;
+    return null;
   }
-  if (glibc) return { libc: 'glibc', glibc };
-  let musl = false;
+}
+
+/**
+ * The C library this Node.js process runs on: 'glibc', 'musl' or 'unknown', read from the
+ * libraries mapped into the process (a Debian machine may have musl installed beside glibc,
+ * so the files on disk do not tell).
+ */
+function detectLibcFamily() {
+  if (process.platform !== 'linux') return 'unknown';
+  let maps = '';
   try {
-    musl = fs.readdirSync('/lib').some((f) => f.startsWith('ld-musl-'));
+    maps = fs.readFileSync('/proc/self/maps', 'utf8');
   } catch {
-    musl = false;
+    return glibcVersion() ? 'glibc' : 'unknown';
   }
-  return { libc: musl ? 'musl' : 'unknown', glibc: null };
+  if (/\/ld-musl-[^/\s]*$|\/libc\.musl-[^/\s]*$/m.test(maps)) return 'musl';
+  if (/\/libc\.so\.6$|\/libc-2\.\d+\.so$/m.test(maps)) return 'glibc';
+  return 'unknown';
+}
+
+/** { libc, glibc }: glibc is the version string on glibc systems, else null. */
+function detectLibc() {
+  const libc = detectLibcFamily();
+  return { libc, glibc: libc === 'glibc' ? glibcVersion() : null };
 }
 
 /**
@@ -48,14 +61,19 @@ function describe(overrides = {}) {
   const platform = overrides.platform ?? process.platform;
   const arch = overrides.arch ?? process.arch;
   const armVersion = overrides.armVersion ?? (arch === 'arm' ? String(process.config.variables.arm_version ?? '') : null);
-  const { libc, glibc } = overrides.libc ? { libc: overrides.libc, glibc: overrides.glibc ?? null } : detectLibc();
+  const libc = overrides.libc ?? detectLibcFamily();
   const cpu = arch === 'arm' ? `armv${armVersion || '?'}` : arch;
+  let glibc = overrides.libc ? overrides.glibc ?? null : undefined;
   return {
     platform,
     arch,
     armVersion,
     libc,
-    glibc,
+    // Read on first use: the report it comes from is slow, and only messages need it.
+    get glibc() {
+      if (glibc === undefined) glibc = libc === 'glibc' ? glibcVersion() : null;
+      return glibc;
+    },
     node: overrides.node ?? process.version,
     napi: overrides.napi ?? process.versions.napi,
     target: `${platform}-${cpu}-${libc}`,
@@ -172,6 +190,7 @@ module.exports = {
   BUILD_NEEDS,
   BUILD_NPM,
   detectLibc,
+  detectLibcFamily,
   describe,
   availablePrebuilds,
   prebuiltAddon,
