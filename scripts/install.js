@@ -77,7 +77,8 @@ function missingBuildNeeds(info) {
   }
   const incDirs = ['/usr/include', '/usr/local/include', ...(process.env.CPATH || '').split(':').filter(Boolean)];
   if (!incDirs.some((d) => fs.existsSync(path.join(d, 'asio.hpp')))) missing.push('asio');
-  if (info.libc === 'musl' && !fs.existsSync('/usr/include/linux/serial.h')) missing.push('linux-headers');
+  // Asio includes <linux/version.h>; Alpine's musl toolchain does not bring the kernel headers.
+  if (info.libc === 'musl' && !fs.existsSync('/usr/include/linux/version.h')) missing.push('linux-headers');
   return missing;
 }
 
