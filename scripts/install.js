@@ -6,7 +6,8 @@
 //      falls through instead of failing later;
 //   2. otherwise a source build with cmake-js, after checking that the tools and libraries
 //      it needs are there; what is missing is named with the apt, dnf and apk line for it.
-// `npm install --build-from-source` or FIELDLINK_BUILD_FROM_SOURCE=1 skips step 1.
+// `npm install --build-from-source` or FIELDLINK_BUILD_FROM_SOURCE=1 skips step 1, and so does
+// a git checkout (unless FIELDLINK_USE_PREBUILT=1).
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -142,6 +143,11 @@ function main() {
   const info = target.describe();
   const fromSource = process.env.FIELDLINK_BUILD_FROM_SOURCE === '1' || process.env.npm_config_build_from_source === 'true';
   if (fromSource) return buildFromSource(info, 'a source build was asked for');
+  // A git checkout (a developer's clone, CI) builds its own sources, as before prebuilds
+  // existed: prebuilds/ there may be older than the tree. FIELDLINK_USE_PREBUILT=1 overrides.
+  if (fs.existsSync(path.join(root, '.git')) && process.env.FIELDLINK_USE_PREBUILT !== '1') {
+    return buildFromSource(info, 'a git checkout');
+  }
   const pre = target.prebuiltAddon(info);
   if (!pre) {
     const avail = target.availablePrebuilds();
