@@ -179,6 +179,7 @@ function loadErrorMessage(info, failures, base = root) {
     lines.push('  - Build it from source for this machine. Install the build tools:');
     for (const l of installLines()) lines.push(`      ${l}`);
     lines.push('    then: npm rebuild fieldlink --foreground-scripts   (it fetches cmake-js and node-addon-api from npm for the build)');
+    lines.push('    npm 12 and later run install scripts only when allowed: first npm install-scripts approve fieldlink');
     lines.push('  - After a Node.js upgrade or a copy of node_modules from another machine: npm rebuild fieldlink --foreground-scripts');
     lines.push('  - Supported platforms and what each needs: the "Install" section of fieldlink\'s README.md.');
   }

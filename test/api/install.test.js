@@ -114,6 +114,7 @@ describe('install and load: choosing the native addon', function () {
     assert.match(msg, new RegExp(`Prebuilt addons in this package: ${here.target} \\(this machine needs ${here.target}\\)`));
     assert.match(msg, /sudo apt-get install g\+\+ make cmake pkg-config libserialport-dev libasio-dev\n/);
     assert.match(msg, /npm rebuild fieldlink --foreground-scripts/);
+    assert.match(msg, /npm install-scripts approve fieldlink/);
     assert.doesNotMatch(msg, /scripts\/setup\.sh|npm run build/);
     // Every file of the package the message points at is in the package.
     for (const m of msg.matchAll(/(?:^|\s)((?:prebuilds|build|lib|docs)\/[\w./-]+|README\.md)/g)) {
