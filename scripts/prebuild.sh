@@ -15,7 +15,7 @@
 # already uses) and the local node_modules (node-api-headers, node-addon-api) are used.
 #
 # Needs root (debootstrap, chroot), debootstrap and binutils on the host. The builder root
-# (about 900 MB) is kept in $FIELDLINK_PREBUILD_WORK (default .prebuild-work/, gitignored) and
+# (about 2 GB) is kept in $FIELDLINK_PREBUILD_WORK (default .prebuild-work/, gitignored) and
 # reused; delete it to start from scratch.
 #   FIELDLINK_PREBUILD_JOBS   parallel compile jobs (default 2)
 #   FIELDLINK_DEBIAN_MIRROR   the Debian mirror (default: the one in this machine's apt sources)
@@ -70,7 +70,7 @@ if [ ! -f "$root/.fieldlink-builder" ]; then
   in_root dpkg --add-architecture arm64
   in_root dpkg --add-architecture armhf
   in_root /bin/sh -c "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq &&
-    apt-get install -y -qq --no-install-recommends ${pkgs[*]}" > "$work/builder-apt.log" 2>&1 ||
+    apt-get install -y -qq --no-install-recommends ${pkgs[*]} && apt-get clean" > "$work/builder-apt.log" 2>&1 ||
     { tail -20 "$work/builder-apt.log"; die "apt-get in the builder root failed (log: $work/builder-apt.log)"; }
   touch "$root/.fieldlink-builder"
 fi
