@@ -32,9 +32,12 @@ function makePackage(prebuilt) {
   return dir;
 }
 
+const tempDirs = [];
+
 /** A PATH with node alone on it: no compiler, no cmake, no make, no pkg-config. */
 function bareBin() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-bin-'));
+  tempDirs.push(dir);
   fs.symlinkSync(process.execPath, path.join(dir, 'node'));
   return dir;
 }
@@ -46,7 +49,7 @@ function node(args, { cwd, env = {} }) {
 }
 
 describe('install and load: choosing the native addon', function () {
-  const cleanup = [];
+  const cleanup = tempDirs;
   after(function () {
     for (const d of cleanup) fs.rmSync(d, { recursive: true, force: true });
   });
