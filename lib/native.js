@@ -1,36 +1,28 @@
 'use strict';
 // Loads the compiled addon and explains what to do when it is missing.
-const path = require('node:path');
 const errors = require('./errors');
 const v = require('./validate');
 
-const root = path.join(__dirname, '..');
-const candidates = [
-  process.env.FIELDLINK_ADDON,
-  path.join(root, 'build', 'Release', 'fieldlink.node'),
-  path.join(root, 'build', 'Debug', 'fieldlink.node'),
-].filter(Boolean);
+const target = require('./native-target');
 
+// FIELDLINK_ADDON, then a source build (build/Release, build/Debug), then the prebuilt addon
+// for this platform, arch, libc and ARM version (prebuilds/<target>/); see lib/native-target.js.
+const info = target.describe();
 let addon;
 const failures = [];
-for (const file of candidates) {
+for (const c of target.candidates(info)) {
   try {
-    addon = require(file);
+    addon = require(c.file);
     break;
   } catch (err) {
-    failures.push(`${file}: ${err.message.split('\n')[0]}`);
+    failures.push({ ...c, error: err.message.split('\n')[0] });
   }
 }
 
 if (!addon) {
-  const msg = [
-    'fieldlink: the native addon could not be loaded.',
-    ...failures.map((f) => `  tried ${f}`),
-    'Possible fixes:',
-    '  - build it: npm run build (needs g++, cmake, libasio-dev, libserialport-dev: bash scripts/setup.sh installs them)',
-    '  - after a Node.js upgrade: npm rebuild fieldlink',
-  ].join('\n');
-  throw new Error(msg);
+  const err = new Error(target.loadErrorMessage(info, failures));
+  err.code = 'FIELDLINK_NO_ADDON';
+  throw err;
 }
 
 addon.setErrorFactory(errors.fromNative);
