@@ -38,7 +38,7 @@ describe('fault matrix: Modbus', function () {
   before(async function () {
     sim = new modbusSim.ModbusSimulator({ units: [{ address: 1, drift: false, temperature: 30.5, humidity: 54.6 }] });
     served = await modbusSim.servePty(sim, { link: L });
-    bus = await ModbusBus.open(L, { timeout: 150, offlineAfter: 0, reconnectMinDelay: 50, reconnectMaxDelay: 200 });
+    bus = await ModbusBus.open(L, { timeout: 400, offlineAfter: 0, reconnectMinDelay: 50, reconnectMaxDelay: 200 });
   });
   after(async function () {
     await bus.close();
@@ -140,7 +140,7 @@ describe('fault matrix: MATE', function () {
   before(async function () {
     sim = new mateSim.MateSimulator({ preset: 'capture' });
     served = await mateSim.servePty(sim, { link: L });
-    bus = await MateBus.open(L, { timeout: 80, retries: 0, reconnectMinDelay: 50, reconnectMaxDelay: 200 });
+    bus = await MateBus.open(L, { timeout: 200, retries: 0, reconnectMinDelay: 50, reconnectMaxDelay: 200 });
   });
   after(async function () {
     await bus.close();

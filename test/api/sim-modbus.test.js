@@ -313,7 +313,8 @@ describe('Modbus RTU slave simulator (lib/sim/modbus)', function () {
     });
 
     it('assembles a request split over several TCP segments', async () => {
-      const { client } = await start(md02());
+      // A silence gap far above the pauses, so a busy machine cannot turn them into a frame end.
+      const { client } = await start({ ...md02(), frameGapMs: 2000 });
       client.send('01 04 00');
       await sleep(2);
       client.send('01 00');
