@@ -146,6 +146,7 @@ class M307Client extends EventEmitter {
       timeout: o.timeout ?? 5000,
       connectTimeout: o.connectTimeout ?? o.timeout ?? 5000,
       logIdleTimeout: o.logIdleTimeout ?? o.timeout ?? 5000,
+      logTimeout: o.logTimeout ?? 180000,
       reconnectMinDelay: o.reconnectMinDelay ?? 500,
       reconnectMaxDelay: o.reconnectMaxDelay ?? 30000,
     };
@@ -153,6 +154,7 @@ class M307Client extends EventEmitter {
     v.integer('timeout', opts.timeout, 10, 120000);
     v.integer('connectTimeout', opts.connectTimeout, 10, 120000);
     v.integer('logIdleTimeout', opts.logIdleTimeout, 10, 120000);
+    v.integer('logTimeout', opts.logTimeout, 100, 3600000);
     v.integer('reconnectMinDelay', opts.reconnectMinDelay, 10, 600000);
     v.integer('reconnectMaxDelay', opts.reconnectMaxDelay, opts.reconnectMinDelay, 3600000);
     const signal = v.abortSignal('signal', o.signal);
