@@ -120,7 +120,7 @@ module.exports = function register(RED) {
       const previous = deviceState;
       deviceState = st.state;
       if (st.state !== 'open') lastOutcome = null; // a reading from before an outage is stale
-      avail.fromLinkState(st);
+      if (node.interval > 0) avail.fromLinkState(st); // on-demand nodes report their reads only
       const shown = deviceStateStatus(t, 'm307-status', st);
       if (shown) node.status(shown);
       else node.status(lastOutcome || { fill: 'green', shape: 'ring', text: t('m307-status.status.connected') });

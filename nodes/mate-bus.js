@@ -163,7 +163,7 @@ function deviceNode(RED, node, config, { type, prefix, t, polls = false }) {
     busState = st.state;
     if (st.state !== 'open') lastOutcome = null; // a reading from before an outage is stale
     showBusState(st);
-    avail.fromLinkState(st);
+    if (node.interval > 0) avail.fromLinkState(st); // on-demand nodes report their reads only
     if (st.state === 'open' && previous !== 'open') for (const fn of openListeners) fn();
   }
 

@@ -91,7 +91,9 @@ module.exports = function register(RED) {
       busState = st.state;
       if (st.state !== 'open') lastOutcome = null; // a reading from before an outage is stale
       showBusState(st);
-      avail.fromLinkState(st);
+      // A node that polls hears of its device all the time, so the link going down means
+      // offline; one that reads on demand only reports what its reads found.
+      if (node.interval > 0) avail.fromLinkState(st);
       // Read as soon as the link is (back) up, so dashboards do not wait a whole interval.
       if (st.state === 'open' && previous !== 'open' && node.interval > 0) poll();
     }

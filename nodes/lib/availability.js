@@ -11,7 +11,8 @@
 // Offline: the link is down (reconnecting, failed to open, closed) or a request ended
 // without an answer (a timeout or a connection error). Online: a request was answered. A
 // garbled answer (CRC, framing) or a device's refusal leave the state as it is: the device
-// is talking. The first message comes with the first answer or the first failure.
+// is talking. The first message comes with the first answer or the first failure. A node
+// that does not poll only reports what its own reads find (the link state is not its news).
 const OFFLINE_CODES = new Set(['ETIMEDOUT', 'EOFFLINE', 'ECONNLOST', 'ENOTCONNECTED', 'ECONNREFUSED', 'ECONNTIMEOUT',
   'ECONNRESET', 'EBUSY', 'ENOENT', 'EACCES', 'EIO', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
 

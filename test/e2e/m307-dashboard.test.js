@@ -150,6 +150,31 @@ describe('e2e: M307 cold-room flow + Dashboard 2.0 in headless Chromium', functi
     assert.deepStrictEqual(errors, []);
     assert.match(nr.output(), /\[fieldlink-m307-device:.*\] connected to the M307 at 127\.0\.0\.1:\d+/);
   });
+
+  it('marks the cold room offline when the M307 stops answering, greys its values, and clears it when it is back', async function () {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    await page.goto(`${nr.url}/dashboard/coldroom`);
+    const waitMark = (re, timeout = 20000) => page.waitForFunction(({ sel, src }) => {
+      const el = document.querySelector(sel);
+      return el && new RegExp(src).test(el.innerText);
+    }, { sel: '.m307-availability', src: re.source }, { timeout });
+    await waitMark(/Cold room status: online/);
+    const port = m307Served.port;
+    await m307Served.close(); // the device server goes away
+    m307Served = null;
+    await waitMark(/Cold room status: offline since \d\d:\d\d \(.+\)/);
+    await page.waitForFunction(() => {
+      const el = document.querySelector('.m307-probe1');
+      return el && el.classList.contains('fl-stale') && getComputedStyle(el).opacity < 0.5;
+    }, null, { timeout: 5000 });
+    m307Served = await serveTcp(m307, { port }); // back, on the same port
+    await waitMark(/Cold room status: online/);
+    await page.waitForFunction(() => {
+      const el = document.querySelector('.m307-probe1');
+      return el && !el.classList.contains('fl-stale');
+    }, null, { timeout: 5000 });
+    await page.close();
+  });
 });
 
 /** Points held by the chart widget (the dashboard's Vuex store of chart data), or null if unreadable. */
