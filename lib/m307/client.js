@@ -165,8 +165,9 @@ class M307Client extends EventEmitter {
     } catch (err) {
       await client.close();
       if (err instanceof FieldlinkError && ['ECONNLOST', 'ENOTCONNECTED'].includes(err.code)) {
-        throw new ConnectionError(`the M307 at ${host}:${opts.port} closed the connection at once: another client is probably ` +
-          'connected (the device serves one TCP client at a time); close the other program or wait for its idle timeout', 'EBUSY');
+        throw new ConnectionError(`${host}:${opts.port} accepted the connection and closed it at once. Likely cause: another ` +
+          'client is connected (the M307 serves one TCP client at a time): close the other program or wait for its idle timeout. ' +
+          'A firewall or proxy that drops the connection looks the same.', 'EBUSY');
       }
       throw err;
     }

@@ -147,4 +147,19 @@ describe('CLI defects (issue 13)', function () {
     const behind = wall - sim.deviceTime();
     assert.ok(Math.abs(behind) < 3000, `the device clock is ${Math.round(behind / 1000)} s behind`);
   });
+
+  it('a peer that accepts and closes at once: EBUSY worded as a likely cause, not a fact', async function () {
+    const net = require('node:net');
+    const server = net.createServer((sock) => sock.destroy());
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const r = await cli(['m307', 'status', '--host', '127.0.0.1', '--port', String(server.address().port), '--timeout', '500']);
+      assert.strictEqual(r.code, 1, r.stderr);
+      assert.match(r.stderr, /EBUSY/);
+      assert.match(r.stderr, /Likely cause: another client/);
+      assert.match(r.stderr, /firewall or proxy/);
+    } finally {
+      server.close();
+    }
+  });
 });
