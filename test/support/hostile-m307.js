@@ -1,4 +1,7 @@
 'use strict';
+// Ends with its parent: the test holds our stdin; when it goes away, so do we.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
 // A hostile peer on the M307 port, in its own process (so it keeps pouring while the
 // client's process is under load). Requests other than the log command are answered by the
 // real simulator; the mode decides what the log command (or the connection itself) gets.
