@@ -87,6 +87,13 @@ async function main(argv, io) {
 }
 
 if (require.main === module) {
+  // A reader that stops early (`| head`) closes the pipe: end quietly, the Unix way.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err) => {
+      if (err && err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
   const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
   main(process.argv.slice(2), io).then(
     (code) => {

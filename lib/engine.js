@@ -15,9 +15,7 @@ const v = require('./validate');
  */
 function configureEngine(options = {}) {
   const o = v.plainObject('options', options);
-  for (const k of Object.keys(o)) {
-    if (k !== 'spinMicros') v.fail(`options.${k}`, 'a known option (spinMicros)', o[k], 'EINVAL');
-  }
+  v.knownKeys('options', o, ['spinMicros']);
   if (o.spinMicros !== undefined) v.integer('spinMicros', o.spinMicros, 0, 10000);
   return native.engineOptions(o.spinMicros === undefined ? {} : { spinMicros: o.spinMicros });
 }

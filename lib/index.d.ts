@@ -261,7 +261,7 @@ export interface M307LogRecord {
   door1State: 'open' | 'closed'; door2State: 'open' | 'closed'; powerStatus: boolean; flags: number;
 }
 export interface M307Options {
-  port?: number; timeout?: number; connectTimeout?: number; logIdleTimeout?: number;
+  port?: number; timeout?: number; connectTimeout?: number; logIdleTimeout?: number; logTimeout?: number;
   reconnectMinDelay?: number; reconnectMaxDelay?: number;
 }
 

@@ -41,6 +41,53 @@ function plainObject(name, value) {
   return value;
 }
 
+// Edit distance (insertions, deletions, substitutions; a swap of neighbours counts once),
+// case-insensitive: "baudrate" is 0 from "baudRate", "timout" 1 from "timeout".
+function distance(a, b) {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** The known name closest to `word`, if it is close enough to be a typo of it; else null. */
+function closest(word, known) {
+  let best = null;
+  let bestD = Infinity;
+  for (const k of known) {
+    const dd = distance(word, k);
+    if (dd < bestD) { best = k; bestD = dd; }
+  }
+  // Close: a changed case, or at most a third of the letters (at least 2) wrong.
+  return best !== null && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : null;
+}
+
+/**
+ * Rejects any key of `obj` that is not in `known` (a typo must not pass silently): a
+ * ValidationError EINVAL naming the key, with the closest known one when there is one:
+ *   options has no option "baudrate" (did you mean baudRate?); known: baudRate, parity, ...
+ * `what` names the object ("options", "info"); `noun` the kind of key ("option", "field").
+ */
+function knownKeys(what, obj, known, noun = 'option') {
+  if (obj === undefined || obj === null) return obj;
+  for (const k of Object.keys(obj)) {
+    if (known.includes(k)) continue;
+    const near = closest(k, known);
+    const head = noun === 'option' && what === 'options' ? `unknown option "${k}"` : `${what} has no ${noun} "${k}"`;
+    throw new ValidationError(`${head}${near ? ` (did you mean ${near}?)` : ''}; known: ${known.join(', ')}`,
+      'EINVAL', { argument: k, suggestion: near || undefined });
+  }
+  return obj;
+}
+
 // AbortSignal helpers, for every call that takes one (opens, log downloads, scans).
 // undefined and null mean no signal; anything else must look like an AbortSignal.
 function abortSignal(name, value) {
@@ -87,4 +134,4 @@ async function abortable(signal, close, work) {
   }
 }
 
-module.exports = { integer, number, oneOf, optional, plainObject, fail, abortSignal, abortReason, throwIfAborted, abortable };
+module.exports = { integer, number, oneOf, optional, plainObject, knownKeys, closest, fail, abortSignal, abortReason, throwIfAborted, abortable };

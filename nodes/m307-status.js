@@ -9,6 +9,7 @@
 // so Catch nodes see them with msg.error.code.
 const { ValidationError } = require('../lib/errors');
 const { deviceStateStatus, clientFor } = require('./m307-device');
+const { availability, staleAt } = require('./lib/availability');
 const { translator } = require('./lib/i18n');
 
 const MIN_INTERVAL_S = 0.2;
@@ -69,6 +70,7 @@ module.exports = function register(RED) {
     const intervalText = config.interval === undefined || config.interval === '' ? '0' : String(config.interval);
     node.interval = Number(intervalText);
     node.pollsSkipped = 0;
+    const avail = availability(node, { outputs: 3 });
 
     let closed = false;
     let polling = false;
@@ -118,6 +120,7 @@ module.exports = function register(RED) {
       const previous = deviceState;
       deviceState = st.state;
       if (st.state !== 'open') lastOutcome = null; // a reading from before an outage is stale
+      if (node.interval > 0) avail.fromLinkState(st); // on-demand nodes report their reads only
       const shown = deviceStateStatus(t, 'm307-status', st);
       if (shown) node.status(shown);
       else node.status(lastOutcome || { fill: 'green', shape: 'ring', text: t('m307-status.status.connected') });
@@ -154,10 +157,18 @@ module.exports = function register(RED) {
     async function read(msg) {
       const client = await Promise.race([clientFor(node.deviceNode), closedPromise]);
       if (closed) return null;
-      const s = await client.readStatus();
+      let s;
+      try {
+        s = await client.readStatus();
+      } catch (err) {
+        if (!closed) avail.fromError(err);
+        throw err;
+      }
       if (closed) return null;
+      avail.online();
       const p = statusPayload(s);
       msg.payload = p;
+      msg.staleAt = staleAt(p.timestamp, node.interval);
       msg.topic = node.topic;
       showReading(p);
       return alarmChanges(p);

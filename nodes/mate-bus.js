@@ -22,6 +22,7 @@ const { CODES, result: finding } = require('../lib/diagnostics/result');
 const { openErrorResult } = require('../lib/diagnostics/port');
 const v = require('../lib/validate');
 const { translator } = require('./lib/i18n');
+const { availability, staleAt } = require('./lib/availability');
 
 const CLOSE_LIMIT_MS = 1800; // Node-RED must get done() in under 2 s, whatever the port does
 const MIN_INTERVAL_S = 0.2;
@@ -118,6 +119,9 @@ function deviceNode(RED, node, config, { type, prefix, t, polls = false }) {
   const pending = new Set(); // waits in settled(), ended on close
   const openListeners = [];
 
+  // Device nodes that poll (MX, FX, DC) report availability on their second output.
+  const avail = polls ? availability(node, { outputs: 2 }) : { online() {}, offline() {}, fromError() {}, fromLinkState() {} };
+
   let problem = null;
   if (!(Number.isFinite(node.interval) && node.interval >= 0)) {
     problem = new ValidationError(t(`${prefix}.error.badInterval`, { interval: intervalText }), 'ERANGE', { argument: 'interval' });
@@ -159,6 +163,7 @@ function deviceNode(RED, node, config, { type, prefix, t, polls = false }) {
     busState = st.state;
     if (st.state !== 'open') lastOutcome = null; // a reading from before an outage is stale
     showBusState(st);
+    if (node.interval > 0) avail.fromLinkState(st); // on-demand nodes report their reads only
     if (st.state === 'open' && previous !== 'open') for (const fn of openListeners) fn();
   }
 
@@ -208,8 +213,17 @@ function deviceNode(RED, node, config, { type, prefix, t, polls = false }) {
   async function withDevice(work) {
     await settled();
     if (closed) return undefined;
-    const dev = await currentDevice();
-    return work(dev);
+    let out;
+    try {
+      const dev = await currentDevice();
+      out = await work(dev);
+    } catch (err) {
+      if (!closed) avail.fromError(err);
+      throw err;
+    }
+    if (!closed) avail.online();
+    if (out && out.kind === 'status' && out.payload && out.payload.timestamp) out.staleAt = staleAt(out.payload.timestamp, node.interval);
+    return out;
   }
 
   /** A named register read: { register, value, unit, raw, address, units, text, port, timestamp }. */

@@ -7,6 +7,7 @@
 const { resolveModbusProfile: resolveProfile } = require('../lib');
 const { ConnectionError, ValidationError } = require('../lib/errors');
 const { translator } = require('./lib/i18n');
+const { availability, staleAt } = require('./lib/availability');
 
 const COMMANDS = ['read', 'readConfig', 'setTemperatureCorrection', 'setHumidityCorrection', 'setAddress', 'setBaudRate'];
 const MIN_INTERVAL_S = 0.1;
@@ -39,6 +40,7 @@ module.exports = function register(RED) {
     let busState = null;
     const pending = new Set(); // waits in settled(), ended on close
     node.pollsSkipped = 0;
+    const avail = availability(node, { outputs: 2 });
 
     // Settings are checked here, once: a bad one leaves the node red and idle.
     let problem = null;
@@ -89,6 +91,9 @@ module.exports = function register(RED) {
       busState = st.state;
       if (st.state !== 'open') lastOutcome = null; // a reading from before an outage is stale
       showBusState(st);
+      // A node that polls hears of its device all the time, so the link going down means
+      // offline; one that reads on demand only reports what its reads found.
+      if (node.interval > 0) avail.fromLinkState(st);
       // Read as soon as the link is (back) up, so dashboards do not wait a whole interval.
       if (st.state === 'open' && previous !== 'open' && node.interval > 0) poll();
     }
@@ -141,7 +146,14 @@ module.exports = function register(RED) {
       const s = currentSensor();
       if (!s) throw notConnected();
       if (command === 'read') {
-        const r = await s.read();
+        let r;
+        try {
+          r = await s.read();
+        } catch (err) {
+          avail.fromError(err);
+          throw err;
+        }
+        avail.online();
         msg.payload = {
           temperature: r.temperature,
           humidity: r.humidity,
@@ -150,6 +162,7 @@ module.exports = function register(RED) {
           timestamp: r.timestamp.toISOString(),
           units: r.units,
         };
+        msg.staleAt = staleAt(r.timestamp, node.interval);
         const vars = { temperature: show(r.temperature, s.profile.temperature), humidity: show(r.humidity, s.profile.humidity) };
         if (r.valid) outcome('green', 'dot', t('modbus-sensor.status.reading', vars));
         else outcome('yellow', 'dot', t('modbus-sensor.status.readingInvalid', vars));

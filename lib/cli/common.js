@@ -5,9 +5,25 @@ const { parseArgs } = require('node:util');
 
 class UsageError extends Error {}
 
+// "--timeout -1" means the value -1 (parseArgs would take "-1" for an option): join a
+// string option with a following negative number, so the range check can name it.
+function joinNegatives(args, options) {
+  const out = [];
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--([^=]+)$/.exec(args[i]);
+    if (m && options[m[1]] && options[m[1]].type === 'string' && i + 1 < args.length && /^-[\d.]/.test(args[i + 1])) {
+      out.push(`${args[i]}=${args[i + 1]}`);
+      i += 1;
+    } else {
+      out.push(args[i]);
+    }
+  }
+  return out;
+}
+
 function parse(args, options) {
   try {
-    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    return parseArgs({ args: joinNegatives(args, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError(err.message);
   }
@@ -50,8 +66,18 @@ function toCsv(rows, columns) {
   return [columns.join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
 }
 
+/** A whole number flag in min..max (a UsageError naming the flag otherwise); def when absent. */
+function wholeFlag(values, name, def, min, max) {
+  if (values[name] === undefined) return def;
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || values[name].trim() === '') throw new UsageError(`--${name} must be a whole number ${min}..${max}, got "${values[name]}"`);
+  if (n < min || n > max) throw new UsageError(`--${name} must be ${min}..${max}, got ${n}`);
+  return n;
+}
+
 // Runs a command body, mapping errors to exit codes: 2 for usage, 1 for device trouble.
-async function guarded(io, usage, body) {
+// `flags` maps an API argument name to the flag that set it, so errors name the flag.
+async function guarded(io, usage, body, flags = {}) {
   try {
     return (await body()) ?? 0;
   } catch (err) {
@@ -60,11 +86,14 @@ async function guarded(io, usage, body) {
       return 2;
     }
     if (err && err.code) {
-      io.stderr.write(`error ${err.code}: ${err.message}\n`);
+      let msg = err.message;
+      const flag = err.argument && flags[err.argument];
+      if (err.name === 'ValidationError' && flag) msg = msg.replace(new RegExp(`\\b${err.argument}\\b`, 'g'), flag);
+      io.stderr.write(`error ${err.code}: ${msg}\n`);
       return err.name === 'ValidationError' ? 2 : 1;
     }
     throw err;
   }
 }
 
-module.exports = { UsageError, parse, progressBar, table, toCsv, guarded };
+module.exports = { UsageError, parse, progressBar, table, toCsv, guarded, wholeFlag, joinNegatives };

@@ -123,6 +123,15 @@ async function listAdapters(io, values) {
   return findings.every((r) => r.ok) ? 0 : 1;
 }
 
+// The rates ModbusBus.open takes, so doctor accepts exactly what the API does.
+function baudFlag(values) {
+  const { BAUD_RATES } = require('../modbus/bus');
+  if (values.baud === undefined) return 9600;
+  const n = Number(values.baud);
+  if (!BAUD_RATES.includes(n)) throw new UsageError(`--baud must be one of ${BAUD_RATES.join(', ')}, got "${values.baud}"`);
+  return n;
+}
+
 async function run(args, io) {
   return guarded(io, usage, async () => {
     const { values, positionals } = parse(args, OPTIONS);
@@ -148,7 +157,7 @@ async function run(args, io) {
       if (values.port) {
         const results = await diag.runFullDiagnostic(values.port, {
           address: whole(values, 'address', 1, 1, 247),
-          baudRate: whole(values, 'baud', 9600, 300, 4000000),
+          baudRate: baudFlag(values),
           parity: values.parity ?? 'none',
           profile: values.profile,
           timeout: whole(values, 'timeout', 500, 10, 60000),

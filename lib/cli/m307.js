@@ -1,7 +1,7 @@
 'use strict';
 // "fieldlink m307 status|info|log|set-clock --host H": an M307 Temperature Guard from the shell.
 const fs = require('node:fs');
-const { parse, progressBar, table, toCsv, guarded, UsageError } = require('./common');
+const { parse, progressBar, table, toCsv, guarded, wholeFlag, UsageError } = require('./common');
 
 const usage = `usage: fieldlink m307 <status|info|log|set-clock> --host HOST [options]
 
@@ -11,13 +11,14 @@ const usage = `usage: fieldlink m307 <status|info|log|set-clock> --host HOST [op
       --format csv|json   output format (default csv)
       --out FILE          write to FILE instead of standard output
       --no-reset          continue from the device's read pointer instead of the start
-  set-clock               set the device clock to this computer's local time
+  set-clock               set the device clock to this computer's local time; the M307
+                          stores whole minutes, so it waits for the next minute boundary
       --rate MIN          log interval in minutes, 1..60 (default: keep the current one)
 
 options:
   --host HOST             the M307's address (required)
-  --port PORT             TCP port (default 10001)
-  --timeout MS            reply timeout (default 5000)
+  --port PORT             TCP port, 1..65535 (default 10001)
+  --timeout MS            reply timeout, 10..120000 (default 5000)
   --json                  status/info as JSON
 `;
 
@@ -32,7 +33,30 @@ const OPTIONS = {
   rate: { type: 'string' },
 };
 
-const LOG_COLUMNS = ['datetime', 'temp1', 'temp2', 'internalTemp', 'internalHumidity', 'door1State', 'door2State', 'powerStatus'];
+const LOG_COLUMNS = ['datetime', 'temp1', 'temp2', 'internalTemp', 'internalHumidity', 'door1State', 'door2State', 'powerStatus', 'flags'];
+
+// The API names the CLI's errors would otherwise show.
+const FLAGS = { logRateMinutes: '--rate', timeout: '--timeout', port: '--port', host: '--host' };
+
+// info as indented "key: value" lines: lists on one line, an empty name shown as (empty).
+function textTree(obj, indent = '') {
+  const val = (x) => {
+    if (x === null || x === undefined) return '-';
+    if (x === '') return '(empty)';
+    if (x instanceof Date) return x.toLocaleString();
+    if (Array.isArray(x)) return x.map(val).join(', ');
+    return String(x);
+  };
+  const lines = [];
+  for (const [k, x] of Object.entries(obj)) {
+    if (x && typeof x === 'object' && !Array.isArray(x) && !(x instanceof Date)) {
+      lines.push(`${indent}${k}:`, ...textTree(x, `${indent}  `));
+    } else {
+      lines.push(`${indent}${k}: ${val(x)}`);
+    }
+  }
+  return lines;
+}
 
 function show(x) {
   if (x === null) return '-';
@@ -51,14 +75,11 @@ async function run(args, io) {
     const action = positionals[0];
     if (!['status', 'info', 'log', 'set-clock'].includes(action)) throw new UsageError(`unknown or missing action "${action ?? ''}"`);
     if (!values.host) throw new UsageError('--host is required');
-    const num = (name, def) => {
-      if (values[name] === undefined) return def;
-      const n = Number(values[name]);
-      if (!Number.isInteger(n)) throw new UsageError(`--${name} must be a whole number`);
-      return n;
-    };
+    const port = wholeFlag(values, 'port', 10001, 1, 65535);
+    const timeout = wholeFlag(values, 'timeout', 5000, 10, 120000);
+    const rateFlag = wholeFlag(values, 'rate', undefined, 1, 60);
     const { M307Client } = require('../..');
-    const m = await M307Client.connect(values.host, { port: num('port', 10001), timeout: num('timeout', 5000) });
+    const m = await M307Client.connect(values.host, { port, timeout });
     try {
       if (action === 'status') {
         const s = await m.readStatus();
@@ -89,14 +110,23 @@ async function run(args, io) {
           settings: await m.getDeviceSettings(),
           log: await m.getLogInfo(),
         };
-        io.stdout.write(values.json ? `${JSON.stringify(info, null, 2)}\n` : `${JSON.stringify(info, null, 2).replace(/[{}",]/g, '').replace(/\n\s*\n/g, '\n')}\n`);
+        io.stdout.write(values.json ? `${JSON.stringify(info, null, 2)}\n` : `${textTree(info).join('\n')}\n`);
         return 0;
       }
       if (action === 'set-clock') {
         const current = await m.getLogInfo();
-        const rate = num('rate', current.logRateMinutes || 5);
+        const rate = rateFlag ?? (current.logRateMinutes || 5);
+        // The store command has no seconds (the device starts the minute at :00): set it on
+        // a minute boundary, or the device runs up to 59 s behind.
+        const now = new Date();
+        const wait = 60000 - (now.getSeconds() * 1000 + now.getMilliseconds());
+        if (wait < 59900) {
+          const at = new Date(now.getTime() + wait);
+          io.stderr.write(`the M307 stores whole minutes: waiting ${Math.ceil(wait / 1000)} s to set it at ${at.toLocaleTimeString()}\n`);
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
         const c = await m.setLogDatetime(new Date(), rate);
-        io.stdout.write(`clock set to ${c.datetime.toLocaleString()}, log every ${c.logRateMinutes} min (verified)\n`);
+        io.stdout.write(`clock set to ${c.datetime.toLocaleString()} on the minute boundary, log every ${c.logRateMinutes} min (verified)\n`);
         return 0;
       }
       // log
@@ -116,7 +146,7 @@ async function run(args, io) {
     } finally {
       await m.close();
     }
-  });
+  }, FLAGS);
 }
 
 module.exports = { summary: 'read an M307 Temperature Guard: status, info, log download, clock', usage, run, LOG_COLUMNS };

@@ -1,7 +1,7 @@
 'use strict';
 // "fieldlink mate scan|status|log --port P": an Outback MATE bus from the shell.
 const fs = require('node:fs');
-const { parse, progressBar, table, toCsv, guarded, UsageError } = require('./common');
+const { parse, progressBar, table, toCsv, guarded, wholeFlag, UsageError } = require('./common');
 
 const usage = `usage: fieldlink mate <scan|status|log> --port PATH [options]
 
@@ -16,7 +16,7 @@ options:
   --port PATH             the serial port of the MATE-bus adapter (required)
   --parity-mode MODE      auto (default), mark-space, odd-even
   --pjon                  talk to uMATE's PJON serial bridge instead
-  --timeout MS            reply timeout (default 100)
+  --timeout MS            reply timeout, 10..10000 (default 100)
   --json                  scan/status as JSON
 `;
 
@@ -43,8 +43,7 @@ async function run(args, io) {
     const action = positionals[0];
     if (!['scan', 'status', 'log'].includes(action)) throw new UsageError(`unknown or missing action "${action ?? ''}"`);
     if (!values.port) throw new UsageError('--port is required');
-    const timeout = values.timeout === undefined ? 100 : Number(values.timeout);
-    if (!Number.isInteger(timeout)) throw new UsageError('--timeout must be a whole number');
+    const timeout = wholeFlag(values, 'timeout', 100, 10, 10000);
     const { MateBus } = require('../..');
     const bus = await MateBus.open(values.port, {
       parityMode: values['parity-mode'] ?? 'auto',
@@ -67,10 +66,13 @@ async function run(args, io) {
           const dev = bus.device(d.port, d.type);
           out.push({ port: d.port, type: d.type, status: await dev.getStatus() });
         }
+        // Finding nothing is an error, as for scan: exit 1 (JSON still prints the empty list).
+        if (out.length === 0) io.stderr.write(`no device answered on ${values.port}\n`);
         if (values.json) {
           io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-          return 0;
+          return out.length ? 0 : 1;
         }
+        if (out.length === 0) return 1;
         for (const { port, type, status } of out) {
           io.stdout.write(`${type.toUpperCase()} on port ${port}\n`);
           for (const k of Object.keys(status.units)) io.stdout.write(`  ${k.padEnd(18)} ${status.format(k)}\n`);

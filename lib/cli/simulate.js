@@ -95,7 +95,7 @@ function parseUnits(text, defaultProfile) {
   const units = [];
   for (const part of String(text).split(',').map((s) => s.trim()).filter(Boolean)) {
     const [a, profile] = part.split(':');
-    const address = parseNumber('unit address', a, 1, 255);
+    const address = parseNumber('unit address', a, 1, 247); // Modbus unit addresses, as the API takes them
     if (units.some((u) => u.address === address)) throw new UsageError(`unit ${address} is listed twice`);
     units.push({ address, profile: profile || defaultProfile });
   }
@@ -113,7 +113,7 @@ const FAULT_ARG = {
 
 function parseFault(text, FAULT_MODES) {
   const [u, mode, arg] = String(text).split(':');
-  const address = parseNumber('--fault unit', u, 0, 255);
+  const address = parseNumber('--fault unit', u, 0, 247);
   if (!FAULT_MODES.includes(mode)) {
     throw new UsageError(`--fault ${text}: mode must be one of ${FAULT_MODES.join(', ')}`);
   }
@@ -439,6 +439,10 @@ async function run(args, io) {
     if (err instanceof UsageError || err instanceof RangeError) {
       io.stderr.write(`fieldlink simulate ${family}: ${err.message}\n`);
       return 2;
+    }
+    if (err && err.code === 'EBUSY') {
+      io.stderr.write(`fieldlink simulate ${family}: ${err.message}\n`);
+      return 1;
     }
     throw err;
   }

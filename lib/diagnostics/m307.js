@@ -96,10 +96,11 @@ function networkErrorResult(step, host, port, err, ms) {
 
 const busyResult = (step, host, port, extra) => result(CODES.DEVICE_BUSY, {
   step,
-  message: `the M307 at ${host}:${port} accepted the connection and closed it at once${extra || ''}: another client is connected ` +
-    '(the device serves one TCP client at a time)',
+  message: `${host}:${port} accepted the connection and closed it at once${extra || ''}. Likely cause: another client is ` +
+    'connected (the M307 serves one TCP client at a time); a firewall or proxy that drops connections looks the same',
   suggestion: 'Close the other program (another Node-RED, the vendor software, a second fieldlink) or wait for its idle timeout; ' +
-    'in Node-RED, let every node use the same m307-config so they share one connection.',
+    'in Node-RED, let every node use the same m307-config so they share one connection. If nothing else is connected, ' +
+    'check for a firewall or proxy between here and the device.',
   details: { host, port },
 });
 
@@ -110,6 +111,7 @@ const busyResult = (step, host, port, extra) => result(CODES.DEVICE_BUSY, {
 async function testM307(host, options = {}) {
   if (typeof host !== 'string' || host.length === 0) v.fail('host', 'a host name or IP address', host, 'EINVAL');
   const o = v.plainObject('options', options);
+  v.knownKeys('options', o, ['port', 'timeout', 'graceMs']);
   const port = o.port ?? 10001;
   const timeout = o.timeout ?? 3000;
   const graceMs = o.graceMs ?? 150;

@@ -23,6 +23,7 @@ const TYPE_TEXT = { hub: 'hub', mx: 'MX/FM charge controller', fx: 'FX inverter'
  */
 async function mateScanDiagnostic(path, options = {}) {
   const o = v.plainObject('options', options);
+  v.knownKeys('options', o, ['timeout', 'parityMode', 'transport', 'retries', 'onProgress', 'signal', 'listPorts', 'open']);
   const signal = abortSignal('signal', o.signal);
   if (o.onProgress != null && typeof o.onProgress !== 'function') v.fail('onProgress', 'a function', o.onProgress, 'EINVAL');
   const open = o.open ?? ((p, opts) => require('../mate/bus').MateBus.open(p, opts));

@@ -95,7 +95,9 @@ const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 const { throwIfAborted } = v;
 
 function checkOptions(target, options) {
-  const o = v.plainObject('options', options);
+  const o = v.knownKeys('options', v.plainObject('options', options), ['address', 'baudRate', 'dataBits', 'listPorts', 'listenMs',
+    'onProgress', 'open', 'parity', 'probe', 'probeAddresses', 'probeBaudRates', 'probeParities', 'probeTimeout', 'profile',
+    'quietMs', 'serialDriver', 'signal', 'stopBits', 'sweepAll', 'timeout', 'tries']);
   const tcp = isTcp(target);
   const pty = !tcp && isPseudoTerminal(target);
   const out = {

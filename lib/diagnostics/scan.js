@@ -41,7 +41,8 @@ const typical = (vals) =>
  *
  * @returns {Promise<Array<{ profile, description, sameAs, values, raw, addressCheck, score, ambiguous }>>}
  */
-async function probeProfile(bus, address, { profiles = Object.keys(BUILT_IN), signal } = {}) {
+async function probeProfile(bus, address, options = {}) {
+  const { profiles = Object.keys(BUILT_IN), signal } = v.knownKeys('options', v.plainObject('options', options), ['profiles', 'signal']);
   if (!bus || typeof bus.sensor !== 'function') v.fail('bus', 'an open ModbusBus', bus, 'EINVAL');
   v.integer('address', address, 1, 247);
   if (!Array.isArray(profiles)) v.fail('profiles', 'an array of profile names or objects', profiles, 'EINVAL');
@@ -125,7 +126,8 @@ function parseUnits(units) {
  *   profile?, values?, profiles? }>>}
  */
 async function scanModbus(path, options = {}) {
-  const o = v.plainObject('options', options);
+  const o = v.knownKeys('options', v.plainObject('options', options), ['units', 'baudRates', 'parities', 'timeout', 'profile',
+    'profileProbe', 'stopAfter', 'signal', 'onProgress', 'open', 'serialDriver']);
   const tcp = isTcp(path);
   const units = parseUnits(o.units ?? '1-247');
   const baudRates = o.baudRates ?? [9600];

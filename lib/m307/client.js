@@ -52,9 +52,7 @@ function fieldsFromLimits(limits) {
     if (LIMIT_GROUPS[key]) {
       const group = v.plainObject(key, val);
       for (const [part, x] of Object.entries(group)) {
-        if (!LIMIT_PARTS[part]) {
-          throw new ValidationError(`${key}.${part} is not a limit (use lowerLimit, upperLimit, timeDelay)`, 'EINVAL', { argument: `${key}.${part}` });
-        }
+        if (!LIMIT_PARTS[part]) v.knownKeys(key, { [part]: x }, Object.keys(LIMIT_PARTS), 'limit');
         fields[LIMIT_GROUPS[key] + LIMIT_PARTS[part]] = intArg(`${key}.${part}`, x);
       }
     } else if (LIMIT_SCALARS[key]) {
@@ -66,8 +64,7 @@ function fieldsFromLimits(limits) {
       }
       fields[LIMIT_SCALARS[key]] = intArg(key, x);
     } else {
-      throw new ValidationError(`limits has no setting "${key}" (known: ${[...Object.keys(LIMIT_GROUPS), ...Object.keys(LIMIT_SCALARS)].join(', ')})`,
-        'EINVAL', { argument: key });
+      v.knownKeys('limits', { [key]: val }, [...Object.keys(LIMIT_GROUPS), ...Object.keys(LIMIT_SCALARS)], 'setting');
     }
   }
   if (Object.keys(fields).length === 0) throw new ValidationError('limits names nothing to change', 'EINVAL', { argument: 'limits' });
@@ -146,13 +143,16 @@ class M307Client extends EventEmitter {
       timeout: o.timeout ?? 5000,
       connectTimeout: o.connectTimeout ?? o.timeout ?? 5000,
       logIdleTimeout: o.logIdleTimeout ?? o.timeout ?? 5000,
+      logTimeout: o.logTimeout ?? 180000,
       reconnectMinDelay: o.reconnectMinDelay ?? 500,
       reconnectMaxDelay: o.reconnectMaxDelay ?? 30000,
     };
+    v.knownKeys('options', o, [...Object.keys(opts).filter((k) => k !== 'host'), 'signal']);
     v.integer('port', opts.port, 1, 65535);
     v.integer('timeout', opts.timeout, 10, 120000);
     v.integer('connectTimeout', opts.connectTimeout, 10, 120000);
     v.integer('logIdleTimeout', opts.logIdleTimeout, 10, 120000);
+    v.integer('logTimeout', opts.logTimeout, 100, 3600000);
     v.integer('reconnectMinDelay', opts.reconnectMinDelay, 10, 600000);
     v.integer('reconnectMaxDelay', opts.reconnectMaxDelay, opts.reconnectMinDelay, 3600000);
     const signal = v.abortSignal('signal', o.signal);
@@ -165,8 +165,9 @@ class M307Client extends EventEmitter {
     } catch (err) {
       await client.close();
       if (err instanceof FieldlinkError && ['ECONNLOST', 'ENOTCONNECTED'].includes(err.code)) {
-        throw new ConnectionError(`the M307 at ${host}:${opts.port} closed the connection at once: another client is probably ` +
-          'connected (the device serves one TCP client at a time); close the other program or wait for its idle timeout', 'EBUSY');
+        throw new ConnectionError(`${host}:${opts.port} accepted the connection and closed it at once. Likely cause: another ` +
+          'client is connected (the M307 serves one TCP client at a time): close the other program or wait for its idle timeout. ' +
+          'A firewall or proxy that drops the connection looks the same.', 'EBUSY');
       }
       throw err;
     }
@@ -272,7 +273,7 @@ class M307Client extends EventEmitter {
       if (k === 'deviceName') fields.deviceName = nameArg('deviceName', x);
       else if (k === 'unitOfMeasure') fields.unitOfMeasure = v.oneOf('unitOfMeasure', x, ['C', 'F']);
       else if (k === 'macAddress' || k === 'serialNumber') throw new ValidationError(`${k} is read-only`, 'EINVAL', { argument: k });
-      else throw new ValidationError(`info has no field "${k}" (known: deviceName, unitOfMeasure)`, 'EINVAL', { argument: k });
+      else v.knownKeys('info', { [k]: x }, ['deviceName', 'unitOfMeasure'], 'field');
     }
     if (Object.keys(fields).length === 0) throw new ValidationError('info names nothing to change', 'EINVAL', { argument: 'info' });
     return (await this._updateFields(1, fields)).after;
@@ -350,7 +351,7 @@ class M307Client extends EventEmitter {
     const fields = {};
     for (const [k, x] of Object.entries(o)) {
       const spec = SETTINGS[k];
-      if (!spec) throw new ValidationError(`settings has no field "${k}" (known: ${Object.keys(SETTINGS).join(', ')})`, 'EINVAL', { argument: k });
+      if (!spec) v.knownKeys('settings', { [k]: x }, Object.keys(SETTINGS), 'field');
       if (spec.bool) {
         if (typeof x !== 'boolean' && x !== 0 && x !== 1) v.fail(k, 'true or false', x, 'EINVAL');
         fields[spec.field] = x ? 1 : 0;
@@ -384,7 +385,9 @@ class M307Client extends EventEmitter {
    * Downloads the log. Records stream through onRecord as they arrive; onProgress gets
    * { received, total, percent }. An AbortSignal stops it (the connection is reset).
    */
-  async readLog({ resetPointer = true, onRecord, onProgress, signal } = {}) {
+  async readLog(options = {}) {
+    const o = v.knownKeys('options', v.plainObject('options', options), ['resetPointer', 'onRecord', 'onProgress', 'signal']);
+    const { resetPointer = true, onRecord, onProgress, signal } = o;
     if (typeof resetPointer !== 'boolean') v.fail('resetPointer', 'true or false', resetPointer, 'EINVAL');
     if (onRecord !== undefined && typeof onRecord !== 'function') v.fail('onRecord', 'a function', onRecord, 'EINVAL');
     if (onProgress !== undefined && typeof onProgress !== 'function') v.fail('onProgress', 'a function', onProgress, 'EINVAL');
@@ -420,7 +423,8 @@ class M307Client extends EventEmitter {
   }
 
   /** for await (const r of client.logRecords()) — records as they arrive. */
-  async *logRecords({ resetPointer = true, signal } = {}) {
+  async *logRecords(options = {}) {
+    const { resetPointer = true, signal } = v.knownKeys('options', v.plainObject('options', options), ['resetPointer', 'signal']);
     const queue = [];
     let wake = null;
     let finished = false;

@@ -172,7 +172,8 @@ class DcDevice extends MateDevice {
   }
 
   /** All six status pages (0x0A..0x0F) decoded as one block; { pages: 3 } reads A..C only. */
-  async getStatus({ pages = 6 } = {}) {
+  async getStatus(options = {}) {
+    const { pages = 6 } = v.knownKeys('options', v.plainObject('options', options), ['pages']);
     v.integer('pages', pages, 1, 6);
     const parts = [];
     for (let i = 0; i < pages; i++) {
@@ -223,6 +224,7 @@ class MateBus extends EventEmitter {
       reconnectMinDelay: o.reconnectMinDelay ?? 250,
       reconnectMaxDelay: o.reconnectMaxDelay ?? 10000,
     };
+    v.knownKeys('options', o, [...Object.keys(opts).filter((k) => k !== 'path'), 'signal']);
     v.oneOf('parityMode', opts.parityMode, ['auto', 'mark-space', 'odd-even']);
     v.oneOf('transport', opts.transport, ['serial', 'pjon']);
     v.integer('timeout', opts.timeout, 10, 10000);
@@ -307,7 +309,8 @@ class MateBus extends EventEmitter {
    * Finds the devices: port 0 first; behind a hub, ports 1..10. An empty port costs one
    * timeout. [{ port, type: 'hub'|'mx'|'fx'|'dc', typeId, firmware }]
    */
-  async scan({ firmware = false, onProgress } = {}) {
+  async scan(options = {}) {
+    const { firmware = false, onProgress } = v.knownKeys('options', v.plainObject('options', options), ['firmware', 'onProgress']);
     const found = [];
     const probe = async (port) => {
       try {
@@ -373,7 +376,9 @@ class MateBus extends EventEmitter {
    * every 60 s, the MX battery temperature relayed to FX and DC every 60 s. Errors are
    * emitted as 'duty-error' events. Returns a function that stops it.
    */
-  startMasterDuties({ timeInterval = 30000, dateInterval = 60000, temperatureInterval = 60000, now = () => new Date() } = {}) {
+  startMasterDuties(options = {}) {
+    const o = v.knownKeys('options', v.plainObject('options', options), ['timeInterval', 'dateInterval', 'temperatureInterval', 'now']);
+    const { timeInterval = 30000, dateInterval = 60000, temperatureInterval = 60000, now = () => new Date() } = o;
     this.stopMasterDuties();
     const run = (name, fn) => async () => {
       try {

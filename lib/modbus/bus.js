@@ -48,6 +48,7 @@ function checkOptions(options) {
     settleTime: o.settleTime ?? 20,
     broadcastDelay: o.broadcastDelay ?? 100,
   };
+  v.knownKeys('options', o, [...Object.keys(out), 'interFrameDelay', 'signal']);
   v.oneOf('baudRate', out.baudRate, BAUD_RATES);
   v.oneOf('dataBits', out.dataBits, [7, 8]);
   v.oneOf('parity', out.parity, ['none', 'even', 'odd']);
@@ -161,7 +162,8 @@ class ModbusBus extends EventEmitter {
    * Sends `request` as it is (or nothing, to listen) and resolves with every byte that
    * arrived until `quietMs` of silence or `timeoutMs`. For diagnostics: no framing, no CRC.
    */
-  rawExchange(request, { timeoutMs = 500, quietMs = 50 } = {}) {
+  rawExchange(request, options = {}) {
+    const { timeoutMs = 500, quietMs = 50 } = v.knownKeys('options', v.plainObject('options', options), ['timeoutMs', 'quietMs']);
     if (request !== null && !Buffer.isBuffer(request)) v.fail('request', 'a Buffer or null', request, 'EINVAL');
     if (request && request.length > 512) v.fail('request', 'at most 512 bytes', `${request.length} bytes`);
     v.integer('timeoutMs', timeoutMs, 1, 60000);

@@ -18,7 +18,7 @@ function decode(raw, ch) {
 class ModbusSensor {
   constructor(bus, address, options = {}) {
     v.integer('address', address, 1, 247);
-    const o = v.plainObject('options', options);
+    const o = v.knownKeys('options', v.plainObject('options', options), ['profile', 'validRange']);
     this.bus = bus;
     this.address = address;
     this.profile = resolveProfile(o.profile);

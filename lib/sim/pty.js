@@ -1,6 +1,8 @@
 'use strict';
 // The device end of a pseudo-terminal, as an EventEmitter: the transport the simulators
 // serve on. Clients open `path` (or the `link` symlink) exactly like a USB adapter.
+const fs = require('node:fs');
+const path = require('node:path');
 const { EventEmitter } = require('node:events');
 const native = require('../native');
 
@@ -32,8 +34,34 @@ class Pty extends EventEmitter {
   }
 }
 
+// A link that points at a pseudo-terminal that still exists belongs to a running simulator
+// (a pty's /dev/pts entry goes away with its last holder): taking it over would leave that
+// simulator serving nothing, and its exit would delete our link. A dangling link (a
+// simulator that was killed) is fair game.
+function checkLinkFree(link) {
+  let target;
+  try {
+    if (!fs.lstatSync(link).isSymbolicLink()) return;
+    target = path.resolve(path.dirname(link), fs.readlinkSync(link));
+  } catch {
+    return; // no such path
+  }
+  let st;
+  try {
+    st = fs.statSync(target);
+  } catch {
+    return; // dangling
+  }
+  if (st.isCharacterDevice() && target.startsWith('/dev/pts/')) {
+    const e = new Error(`${link} belongs to a running simulator (it points at ${target}): stop that one first, or choose another path`);
+    e.code = 'EBUSY';
+    throw e;
+  }
+}
+
 /** openPty({ link }) -> Pty { path, slavePath, link, write(buf), on('data'), close() } */
 function openPty({ link } = {}) {
+  if (link) checkLinkFree(link);
   return new Pty(link);
 }
 

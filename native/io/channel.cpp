@@ -28,7 +28,8 @@ Channel::Channel(asio::io_context& io, std::unique_ptr<Link> link, ChannelOption
       gapTimer_(io),
       deadline_(io),
       settleTimer_(io),
-      reconnectTimer_(io) {}
+      reconnectTimer_(io),
+      totalTimer_(io) {}
 
 Channel::~Channel() {
   if (link_) link_->close();
@@ -117,7 +118,7 @@ void Channel::failQueue(const Error& e) {
 }
 
 void Channel::startReading() {
-  if (reading_ || state_ != LinkState::Open) return;
+  if (reading_ || paused_ || state_ != LinkState::Open) return;
   reading_ = true;
   const unsigned ep = epoch_;
   link_->asyncReadSome(readBuf_.data(), readBuf_.size(), [self = shared_from_this(), ep](std::error_code ec, size_t n) {
@@ -146,10 +147,25 @@ void Channel::onBytes(const uint8_t* data, size_t n) {
     stats_.staleBytesDiscarded += n;
     return;
   }
-  rx_.insert(rx_.end(), data, data + n);
+  // Bytes past the transaction's bound are not kept: the framer sees up to the bound (so what
+  // arrived is reported accurately), then the transaction ends, whatever the framer said.
+  const bool over = rx_.size() + n > cur_.maxBytes;
+  const size_t take = over ? cur_.maxBytes - rx_.size() : n;
+  rx_.insert(rx_.end(), data, data + take);
   // With idleTimeout the deadline is not re-armed here (a timer syscall per read): when it
   // fires it moves itself to lastActivity_ + timeout if bytes came in the meantime.
-  FrameVerdict v = cur_.framer(rx_.data(), rx_.size());
+  FrameVerdict v;
+  if (take > 0) v = cur_.framer(rx_.data(), rx_.size());
+  if (over || v.status == FrameStatus::Overflow) {
+    ++stats_.overflows;
+    if (v.status == FrameStatus::Overflow && v.error) {
+      overrun(v.error);
+    } else {
+      rx_.push_back(data[take]);  // one byte past the bound, to show it
+      overrun(overflowError(rx_.data(), rx_.size()));
+    }
+    return;
+  }
   if (v.status == FrameStatus::Complete) {
     finish({});
   } else if (v.status == FrameStatus::Invalid) {
@@ -195,6 +211,17 @@ void Channel::startTransaction() {
   sentAt_ = Clock::now();
   const unsigned ep = epoch_;
   const uint64_t seq = ++txSeq_;
+  if (cur_.maxDuration.count() > 0) {
+    totalTimer_.expires_after(cur_.maxDuration);
+    totalTimer_.async_wait([self = shared_from_this(), ep, seq](std::error_code ec) {
+      if (ec || ep != self->epoch_ || seq != self->txSeq_ || !self->busy_) return;
+      Error e(ErrorKind::Timeout, "ETIMEDOUT",
+              "no complete reply within the " + std::to_string(self->cur_.maxDuration.count()) + " ms allowed (" +
+                  std::to_string(self->rx_.size()) + " bytes arrived)");
+      if (!self->rx_.empty()) e.rawHex = toHex(self->rx_.data(), std::min<size_t>(self->rx_.size(), 64));
+      self->overrun(e);
+    });
+  }
   if (cur_.request.empty()) {  // listen only: nothing to send
     armDeadline(Clock::now() + cur_.timeout);
     return;
@@ -225,7 +252,8 @@ void Channel::armDeadline(Clock::time_point at) {
   deadline_.async_wait([self = shared_from_this(), ep, seq](std::error_code ec) {
     if (ec || ep != self->epoch_ || seq != self->txSeq_ || !self->busy_) return;
     if (self->cur_.idleTimeout) {
-      auto due = self->lastActivity_ + self->cur_.timeout;
+      // While reading is paused for back-pressure, the silence is ours, not the device's.
+      auto due = (self->paused_ ? Clock::now() : self->lastActivity_) + self->cur_.timeout;
       if (due > Clock::now()) {
         self->armDeadline(due);
         return;
@@ -250,10 +278,39 @@ void Channel::abortCurrent(const Error& e, bool resetLink) {
   finish(e);
 }
 
+Error Channel::overflowError(const uint8_t* data, size_t len) const {
+  if (cur_.onOverflow) return cur_.onOverflow(data, len);
+  Error e(ErrorKind::Protocol, "EFRAME",
+          "the reply ran past the " + std::to_string(cur_.maxBytes) + " bytes it can have; stopped reading after " +
+              std::to_string(len) + " bytes (starts " + toHex(data, std::min<size_t>(len, 8)) + ")");
+  e.rawHex = toHex(data, std::min<size_t>(len, 64));
+  return e;
+}
+
+void Channel::overrun(const Error& e) {
+  if (!busy_) return;
+  if (cur_.resetOnOverrun) abortCurrent(e, true);
+  else finish(e);
+}
+
+void Channel::pauseReading() { paused_ = true; }
+
+void Channel::resumeReading() {
+  if (!paused_) return;
+  paused_ = false;
+  lastActivity_ = std::max(lastActivity_, Clock::now());
+  startReading();
+}
+
 void Channel::finish(const Error& e) {
   if (!busy_) return;
   busy_ = false;
   awaitingReply_ = false;
+  totalTimer_.cancel();
+  if (paused_) {  // the pause belonged to this transaction
+    paused_ = false;
+    startReading();
+  }
   deadline_.cancel();
   settleTimer_.cancel();
   gapTimer_.cancel();

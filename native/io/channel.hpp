@@ -18,7 +18,9 @@ namespace fl::io {
 
 using Clock = std::chrono::steady_clock;
 
-enum class FrameStatus { NeedMore, Complete, Invalid };
+// Overflow: more than the protocol allows arrived; the transaction ends at once with the
+// verdict's error (no settle time), resetting the link if the transaction asks for it.
+enum class FrameStatus { NeedMore, Complete, Invalid, Overflow };
 
 struct FrameVerdict {
   FrameStatus status = FrameStatus::NeedMore;
@@ -26,6 +28,7 @@ struct FrameVerdict {
 };
 
 struct Transaction {
+  static constexpr size_t kDefaultMaxReply = 65536;
   Bytes request;
   bool expectReply = true;
   std::chrono::milliseconds timeout{500};
@@ -34,6 +37,17 @@ struct Transaction {
   bool idleTimeout = false;
   // Quiet time after an Invalid verdict before the transaction ends; < 0: the channel's.
   std::chrono::milliseconds settle{-1};
+  // The most bytes a reply may have: one more byte ends the transaction at once (the
+  // channel keeps no more than this), with onOverflow's error or a generic ProtocolError
+  // EFRAME saying what arrived. A peer that never stops talking costs this much, no more.
+  size_t maxBytes = kDefaultMaxReply;
+  std::function<Error(const uint8_t*, size_t)> onOverflow;
+  // The whole transaction, however bytes arrive (0: no bound beyond `timeout`). With
+  // idleTimeout this is what stops a slow drip that never goes quiet long enough.
+  std::chrono::milliseconds maxDuration{0};
+  // Close and reopen the link when the transaction ends by overflow or maxDuration: a
+  // stream that keeps coming cannot be stopped any other way (TCP).
+  bool resetOnOverrun = false;
   // Called with every byte received since the request went out.
   std::function<FrameVerdict(const uint8_t*, size_t)> framer;
   // The error to report when the deadline passes with these bytes received.
@@ -56,7 +70,7 @@ struct ChannelOptions {
 struct ChannelStats {
   uint64_t requests = 0, replies = 0, timeouts = 0, protocolErrors = 0, linkErrors = 0;
   uint64_t reconnects = 0, bytesSent = 0, bytesReceived = 0, staleBytesDiscarded = 0;
-  uint64_t rejectedNotConnected = 0, rejectedQueueFull = 0;
+  uint64_t rejectedNotConnected = 0, rejectedQueueFull = 0, overflows = 0;
   size_t queueDepth = 0;
   std::string lastRequestHex, lastReplyHex, lastErrorCode;
   std::vector<double> latencyMs;  // recent round trips, oldest first
@@ -77,6 +91,12 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // Ends the transaction in flight with `e`. With resetLink the link is closed and reopened
   // (for a byte stream that cannot be stopped any other way).
   void abortCurrent(const Error& e, bool resetLink);
+  // Back-pressure: while paused, nothing is read from the link (the kernel buffer fills and
+  // the peer is slowed by flow control) and the silence does not count against the
+  // transaction's idle timeout. Engine thread.
+  void pauseReading();
+  void resumeReading();
+  bool readingPaused() const { return paused_; }
   ChannelStats stats() const;
   LinkState state() const { return state_; }
   Link& link() { return *link_; }
@@ -91,6 +111,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   void linkLost(const Error& e);
   void scheduleReconnect(const Error& why, bool immediate = false);
   void armDeadline(Clock::time_point at);
+  void overrun(const Error& e);
+  Error overflowError(const uint8_t* data, size_t len) const;
   void failQueue(const Error& e);
   std::chrono::microseconds gap() const;
 
@@ -117,6 +139,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   static constexpr size_t kReadSmall = 4096, kReadLarge = 65536;
   std::vector<uint8_t> readBuf_ = std::vector<uint8_t>(kReadSmall);
   bool reading_ = false;
+  bool paused_ = false;
+  asio::steady_timer totalTimer_;
 
   unsigned reconnectAttempt_ = 0;
   Clock::time_point nextRetryAt_{};

@@ -71,6 +71,7 @@ void setChannelStats(Napi::Env env, Napi::Object& o, const io::ChannelStats& s) 
   o.Set("staleBytesDiscarded", static_cast<double>(s.staleBytesDiscarded));
   o.Set("rejectedNotConnected", static_cast<double>(s.rejectedNotConnected));
   o.Set("rejectedQueueFull", static_cast<double>(s.rejectedQueueFull));
+  o.Set("overflows", static_cast<double>(s.overflows));
   o.Set("queueDepth", static_cast<double>(s.queueDepth));
   o.Set("lastRequestHex", s.lastRequestHex);
   o.Set("lastReplyHex", s.lastReplyHex);

@@ -176,6 +176,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     session::M307Options mo;
     mo.timeout = milliseconds(static_cast<long>(numberOption(o, "timeout", 5000)));
     mo.logIdleTimeout = milliseconds(static_cast<long>(numberOption(o, "logIdleTimeout", 5000)));
+    mo.logTimeout = milliseconds(static_cast<long>(numberOption(o, "logTimeout", 180000)));
     channel_ = std::make_shared<io::Channel>(io, std::move(link), co, forwardState(addonOf(env).outlet, js_));
     trackChannel(env, channel_);
     session_ = std::make_shared<session::M307Session>(channel_, mo);
@@ -351,13 +352,21 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
       bool posted = false;
     };
     auto batches = std::make_shared<Batches>();
-    auto deliver = [batches, onBatch](Napi::Env env) {
+    auto deliver = [batches, onBatch, s](Napi::Env env) {
       std::vector<std::unique_ptr<Chunk>> chunks;
       {
         std::lock_guard<std::mutex> lock(batches->m);
         chunks.swap(batches->ready);
         batches->posted = false;
       }
+      // Back-pressure: once these records are through JS, the engine may read on.
+      size_t records = 0;
+      for (auto& c : chunks) records += c->count;
+      struct Taken {
+        std::shared_ptr<session::M307Session> s;
+        size_t n;
+        ~Taken() { asio::post(io::Engine::instance().context(), [s = s, n = n] { s->logConsumed(n); }); }
+      } taken{s, records};
       for (auto& c : chunks) {
         // The callback converts the numbers synchronously (lib/m307), so the array lends the
         // chunk's memory for the call and is detached right after: nothing can read it later,

@@ -1,5 +1,6 @@
 #include "session/m307_session.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace fl::session {
@@ -16,6 +17,14 @@ Record toRecord(const Bytes& b, size_t offset = 0) {
   Record r{};
   std::memcpy(r.data(), b.data() + offset, m307::kRecordSize);
   return r;
+}
+
+Error overflowError(const std::string& what, const uint8_t* data, size_t len) {
+  Error e(ErrorKind::Protocol, "EFRAME",
+          "the reply to " + what + " ran past the 60 bytes an M307 reply has: stopped reading after " + std::to_string(len) +
+              " bytes (starts " + toHex(data, std::min<size_t>(len, 8)) + ")");
+  e.rawHex = toHex(data, len);
+  return e;
 }
 
 }  // namespace
@@ -57,6 +66,10 @@ void M307Session::exchange(Record request, std::function<bool(const Record&)> ac
     }
     return v;
   };
+  // Every reply is one 60-byte record: a 61st byte means the peer is not answering this.
+  tx.maxBytes = m307::kRecordSize;
+  tx.resetOnOverrun = true;
+  tx.onOverflow = [what](const uint8_t* data, size_t len) { return overflowError(what, data, len); };
   tx.onDeadline = [what](const uint8_t* data, size_t len) {
     if (len == 0) return Error(ErrorKind::Timeout, "ETIMEDOUT", std::string("no reply to ") + what);
     Error e(ErrorKind::Protocol, "EFRAME", std::string("incomplete reply to ") + what + " (" + std::to_string(len) + " of 60 bytes)");
@@ -190,6 +203,9 @@ void M307Session::setClock(m307::DateTime dt, int rate, RecordDone done) {
       return v;
     };
     tx.onDeadline = [](const uint8_t*, size_t) { return Error(); };
+    tx.maxBytes = m307::kRecordSize;
+    tx.resetOnOverrun = true;
+    tx.onOverflow = [](const uint8_t* data, size_t len) { return overflowError("store date/time", data, len); };
     tx.done = [self, dt, rate, done, finished](const Error& e, const Bytes&) {
       if (e) {
         done(e, Record{});
@@ -233,12 +249,37 @@ void M307Session::readLog(bool resetPointer, LogBatch onBatch, LogDone done) {
     tx.request.assign(req.begin(), req.end());
     tx.timeout = self->opts_.logIdleTimeout;
     tx.idleTimeout = true;
-    tx.framer = [parser, fed, onBatch](const uint8_t* data, size_t len) {
+    // Bounded in bytes by what the device can hold, and in time as a whole.
+    tx.maxBytes = m307::kLogMaxStreamBytes;
+    tx.maxDuration = self->opts_.logTimeout;
+    tx.resetOnOverrun = true;
+    auto tooLong = [parser](size_t len) {
+      Error e(ErrorKind::Protocol, "EFRAME",
+              "the log stream ran past what an M307 holds (" + std::to_string(m307::kLogCapacity) +
+                  " records of 15 bytes, THE-END and an echo: " + std::to_string(m307::kLogMaxStreamBytes) +
+                  " bytes): stopped reading after " + std::to_string(len) + " bytes, " +
+                  std::to_string(parser->recordCount()) + " records and no THE-END");
+      return e;
+    };
+    tx.onOverflow = [tooLong](const uint8_t*, size_t len) { return tooLong(len); };
+    std::weak_ptr<M307Session> weak = self;
+    tx.framer = [weak, parser, fed, onBatch, tooLong](const uint8_t* data, size_t len) {
       io::FrameVerdict v;
       size_t before = parser->recordCount();
       size_t added = parser->feed(data + *fed, len - *fed);
       *fed = len;
-      if (added) onBatch(parser->record(before), added, parser->recordCount());
+      if (parser->recordCount() > m307::kLogCapacity) {
+        v.status = io::FrameStatus::Overflow;
+        v.error = tooLong(len);
+        return v;
+      }
+      if (added) {
+        onBatch(parser->record(before), added, parser->recordCount());
+        if (auto s = weak.lock()) {
+          s->logInFlight_ += added;
+          if (s->logInFlight_ >= kLogWindow) s->channel_->pauseReading();
+        }
+      }
       if (parser->done()) v.status = io::FrameStatus::Complete;
       return v;
     };
@@ -248,13 +289,20 @@ void M307Session::readLog(bool resetPointer, LogBatch onBatch, LogDone done) {
                    "the log stream stopped after " + std::to_string(parser->recordCount()) + " records without THE-END");
     };
     self->logActive_ = true;
+    self->logInFlight_ = 0;
     tx.done = [self, parser, done, finished](const Error& e, const Bytes&) {
       self->logActive_ = false;
+      self->logInFlight_ = 0;
       done(e, parser->recordCount(), parser->sawEcho());
       finished();
     };
     self->channel_->submit(std::move(tx));
   });
+}
+
+void M307Session::logConsumed(size_t records) {
+  logInFlight_ -= std::min(logInFlight_, records);
+  if (logActive_ && logInFlight_ <= kLogWindow / 2) channel_->resumeReading();
 }
 
 void M307Session::cancelLog() {

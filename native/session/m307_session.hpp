@@ -16,6 +16,9 @@ struct M307Options {
   std::chrono::milliseconds timeout{5000};
   std::chrono::milliseconds logIdleTimeout{5000};  // longest silence inside a log download
   std::chrono::milliseconds clockReplyWait{1000};  // the store-clock reply is undocumented
+  // The whole log download, however the bytes trickle in (a slow drip never trips the idle
+  // timeout). 4,000 records through a 9,600-baud serial server take about 63 s.
+  std::chrono::milliseconds logTimeout{180000};
 };
 
 class M307Session : public std::enable_shared_from_this<M307Session> {
@@ -41,6 +44,10 @@ class M307Session : public std::enable_shared_from_this<M307Session> {
   void readLog(bool resetPointer, LogBatch onBatch, LogDone done);
   // Stops a log download in progress (the connection is reset to resynchronise).
   void cancelLog();
+  // Back-pressure: the bridge reports each batch of records once JS has taken it. While more
+  // than kLogWindow records wait for JS, the channel stops reading the socket.
+  void logConsumed(size_t records);
+  static constexpr size_t kLogWindow = 2048;
 
  private:
   using Op = std::function<void(std::function<void()> finished)>;
@@ -53,6 +60,7 @@ class M307Session : public std::enable_shared_from_this<M307Session> {
   std::deque<Op> ops_;
   bool running_ = false;
   bool logActive_ = false;
+  size_t logInFlight_ = 0;  // records handed to the bridge, not yet taken by JS
 };
 
 }  // namespace fl::session

@@ -1,5 +1,8 @@
 #include "session/mate_bus.hpp"
 
+#include <algorithm>
+#include <string>
+
 #include "mate/pjon.hpp"
 
 namespace fl::session {
@@ -29,6 +32,17 @@ void MateBus::attempt(std::shared_ptr<mate::Command> cmd, unsigned triesLeft, Do
   };
   tx.onDeadline = [cmd, bridge](const uint8_t* data, size_t len) {
     return bridge ? mate::pjon::bridgeDeadlineError(*cmd, data, len) : mate::deadlineError(*cmd, data, len);
+  };
+  // Replies have known lengths (17 bytes at most; a bridge wraps one in a PJON frame):
+  // room for an echo of the command and a stray frame, and no more.
+  tx.maxBytes = bridge ? 4 * (mate::pjon::kMaxPayload + 16) : 4 * mate::kLogReplyLength;
+  tx.onOverflow = [parsed, cmd](const uint8_t* data, size_t len) {
+    std::string what = std::to_string(len) + " bytes arrived from port " + std::to_string(cmd->port) +
+                       " without a valid reply; stopped reading (starts " + toHex(data, std::min<size_t>(len, 8)) + ")";
+    Error e = parsed->error ? parsed->error : Error(ErrorKind::Protocol, "EFRAME", "");
+    e.message = e.message.empty() ? what : e.message + "; " + what;
+    e.rawHex = toHex(data, len);
+    return e;
   };
   std::weak_ptr<MateBus> weak = shared_from_this();
   tx.done = [weak, cmd, parsed, triesLeft, done](const Error& e, const Bytes&) {

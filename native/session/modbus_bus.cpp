@@ -1,5 +1,6 @@
 #include "session/modbus_bus.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace fl::session {
@@ -47,6 +48,17 @@ void ModbusBus::attempt(std::shared_ptr<Request> req, unsigned triesLeft, Done d
     return v;
   };
   tx.onDeadline = [req](const uint8_t* data, size_t len) { return modbus::deadlineError(*req, data, len); };
+  // An RTU frame has at most 256 bytes. Room for an adapter's echo of the request, one
+  // stray frame and the reply; past that the line carries noise, not an answer.
+  tx.maxBytes = tx.request.size() + 2 * modbus::kMaxAduLength;
+  tx.onOverflow = [parsed, req](const uint8_t* data, size_t len) {
+    std::string what = std::to_string(len) + " bytes arrived from the line without a valid reply from unit " +
+                       std::to_string(req->unit) + "; stopped reading (starts " + toHex(data, std::min<size_t>(len, 8)) + ")";
+    Error e = parsed->error ? parsed->error : Error(ErrorKind::Protocol, "EFRAME", "");
+    e.message = e.message.empty() ? what : e.message + "; " + what;
+    e.rawHex = toHex(data, len);
+    return e;
+  };
   std::weak_ptr<ModbusBus> weak = shared_from_this();
   tx.done = [weak, req, parsed, triesLeft, done](const Error& e, const Bytes&) {
     auto self = weak.lock();

@@ -108,4 +108,40 @@ describe('e2e: example flow + Dashboard 2.0 in headless Chromium', function () {
     assert.deepStrictEqual(errors, []);
     assert.match(nr.output(), /\[fieldlink-modbus-bus:.*\] connected to /);
   });
+
+  it('marks the rooms offline when the simulator stops, greys their values, and clears it when it is back', async function () {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${nr.url}/dashboard/modbus`);
+    const mark = '.modbus-availability';
+    const markText = () => page.locator(mark).innerText();
+    await page.waitForFunction((sel) => {
+      const el = document.querySelector(sel);
+      return el && /Room 1: online/.test(el.innerText) && /Room 2: online/.test(el.innerText);
+    }, mark, { timeout: 15000 });
+    // Kill the simulator: the pty goes away.
+    await served.close();
+    served = null;
+    await page.waitForFunction((sel) => {
+      const el = document.querySelector(sel);
+      return el && /Room 1: offline since \d\d:\d\d \(.+\)/.test(el.innerText) && /Room 2: offline since/.test(el.innerText);
+    }, mark, { timeout: 15000 });
+    await page.waitForFunction(() => {
+      const el = document.querySelector('.room-1-temperature');
+      return el && el.classList.contains('fl-stale') && getComputedStyle(el).opacity < 0.5;
+    }, null, { timeout: 5000 });
+    assert.match(await markText(), /offline since \d\d:\d\d \((link lost|no answer), E[A-Z]+\)/);
+    // The last value is still there, marked stale, not blanked.
+    assert.strictEqual((await page.locator('.room-2-temperature .nrdb-ui-gauge-value span').textContent()).trim(), '18.3');
+    // Restart it on the same path: the mark clears and the values are live again.
+    served = await servePty(sim, { link });
+    await page.waitForFunction((sel) => {
+      const el = document.querySelector(sel);
+      return el && /Room 1: online/.test(el.innerText) && /Room 2: online/.test(el.innerText) && !el.querySelector('.fl-offline');
+    }, mark, { timeout: 20000 });
+    await page.waitForFunction(() => {
+      const el = document.querySelector('.room-1-temperature');
+      return el && !el.classList.contains('fl-stale') && getComputedStyle(el).opacity === '1';
+    }, null, { timeout: 5000 });
+    await page.close();
+  });
 });

@@ -116,7 +116,7 @@ describe('e2e: M307 cold-room flow + Dashboard 2.0 in headless Chromium', functi
     assert.strictEqual(await chartPoints(page), 0);
     await page.locator('.m307-download button').click();
     await waitText(text('m307-log-count'), String(RECORDS), 15000);
-    await waitText(text('m307-log-progress'), `log: ${RECORDS} records`);
+    await waitText(text('m307-log-progress'), `done, ${RECORDS} records`);
     await page.waitForFunction(() => {
       const c = document.querySelector('.m307-log-chart canvas');
       return c && c.width > 0;
@@ -149,6 +149,64 @@ describe('e2e: M307 cold-room flow + Dashboard 2.0 in headless Chromium', functi
       && !/\[fieldlink\/fieldlink-(?!m307-)[\w-]+\] Error: Cannot find module/.test(l));
     assert.deepStrictEqual(errors, []);
     assert.match(nr.output(), /\[fieldlink-m307-device:.*\] connected to the M307 at 127\.0\.0\.1:\d+/);
+  });
+
+  it('marks the cold room offline when the M307 stops answering, greys its values, and clears it when it is back', async function () {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    await page.goto(`${nr.url}/dashboard/coldroom`);
+    const waitMark = (re, timeout = 20000) => page.waitForFunction(({ sel, src }) => {
+      const el = document.querySelector(sel);
+      return el && new RegExp(src).test(el.innerText);
+    }, { sel: '.m307-availability', src: re.source }, { timeout });
+    await waitMark(/Cold room status: online/);
+    const port = m307Served.port;
+    await m307Served.close(); // the device server goes away
+    m307Served = null;
+    await waitMark(/Cold room status: offline since \d\d:\d\d \(.+\)/);
+    await page.waitForFunction(() => {
+      const el = document.querySelector('.m307-probe1');
+      return el && el.classList.contains('fl-stale') && getComputedStyle(el).opacity < 0.5;
+    }, null, { timeout: 5000 });
+    m307Served = await serveTcp(m307, { port }); // back, on the same port
+    await waitMark(/Cold room status: online/);
+    await page.waitForFunction(() => {
+      const el = document.querySelector('.m307-probe1');
+      return el && !el.classList.contains('fl-stale');
+    }, null, { timeout: 5000 });
+    await page.close();
+  });
+
+  it('cold-room page: labels read as sentences, "Set the device clock" answers on the page, one fixed navigation', async function () {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    const errors = [];
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await page.goto(`${nr.url}/dashboard/coldroom`);
+    const waitIn = (sel, re, timeout = 15000) => page.waitForFunction(({ s, src }) => {
+      const el = document.querySelector(s);
+      return el && new RegExp(src).test(el.innerText.replace(/\s+/g, ' '));
+    }, { s: sel, src: re.source }, { timeout });
+    // Labels with a value that reads with them ("ready", "none yet" before a download; the
+    // first test has downloaded the log already), never the link's "connected" or a blank.
+    await waitIn('.m307-log-progress', /^Log download (ready|done, \d+ records|downloading)/);
+    await waitIn('.m307-log-count', /^Records downloaded (none yet|\d+)$/);
+    assert.doesNotMatch(await page.locator('.m307-log-progress').innerText(), /connected/);
+    // The clock button says what it did.
+    await page.locator('.m307-set-clock button').click();
+    await waitIn('.m307-clock-result', /Device clock set to .+ \d\d:\d\d, log every \d+ min \(verified\)/);
+    // The navigation drawer: shown beside the content on every page, never over it.
+    for (const p of ['coldroom', 'modbus']) {
+      await page.goto(`${nr.url}/dashboard/${p}`);
+      await page.waitForSelector('.v-navigation-drawer');
+      const geo = await page.evaluate(() => {
+        const d = document.querySelector('.v-navigation-drawer').getBoundingClientRect();
+        const m = document.querySelector('.v-main, main').getBoundingClientRect();
+        return { drawerLeft: d.left, drawerRight: d.right, mainLeft: m.left + parseFloat(getComputedStyle(document.querySelector('.v-main, main')).paddingLeft || '0') };
+      });
+      assert.ok(geo.drawerLeft >= 0, `/${p}: the drawer is closed (${JSON.stringify(geo)})`);
+      assert.ok(geo.mainLeft >= geo.drawerRight - 1, `/${p}: the drawer covers the content (${JSON.stringify(geo)})`);
+    }
+    assert.deepStrictEqual(errors, []);
+    await page.close();
   });
 });
 

@@ -122,4 +122,31 @@ describe('e2e: MATE solar example flow + Dashboard 2.0 in headless Chromium', fu
     assert.deepStrictEqual(errors, []);
     assert.match(nr.output(), /\[fieldlink-mate-bus:.*\] connected to /);
   });
+
+  it('marks the MATE devices offline when the bus goes away, greys their values, and clears it when it is back', async function () {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    await page.goto(`${nr.url}/dashboard/solar`);
+    const waitMark = (re, timeout = 20000) => page.waitForFunction(({ sel, src }) => {
+      const el = document.querySelector(sel);
+      return el && new RegExp(src).test(el.innerText);
+    }, { sel: '.mate-availability', src: re.source }, { timeout });
+    await waitMark(/FLEXnet DC: online/);
+    await served.close(); // the bus adapter is gone
+    served = null;
+    await waitMark(/FLEXnet DC: offline since \d\d:\d\d \(.+\)/);
+    await page.waitForFunction(() => {
+      const el = document.querySelector('.mate-soc');
+      return el && el.classList.contains('fl-stale') && getComputedStyle(el).opacity < 0.5;
+    }, null, { timeout: 5000 });
+    served = await servePty(sim, { link });
+    await page.waitForFunction((sel) => {
+      const el = document.querySelector(sel);
+      return el && /FLEXnet DC: online/.test(el.innerText) && /FX inverter: online/.test(el.innerText) && !el.querySelector('.fl-offline');
+    }, '.mate-availability', { timeout: 20000 });
+    await page.waitForFunction(() => {
+      const el = document.querySelector('.mate-soc');
+      return el && !el.classList.contains('fl-stale');
+    }, null, { timeout: 5000 });
+    await page.close();
+  });
 });

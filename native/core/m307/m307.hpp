@@ -16,6 +16,10 @@ namespace fl::m307 {
 
 constexpr size_t kRecordSize = 60;
 constexpr size_t kLogRecordSize = 15;
+// The log is a circular buffer of 4,000 records, so a download is at most an echo of the
+// request, 4,000 records and THE-END: anything longer is not an M307 talking.
+constexpr size_t kLogCapacity = 4000;
+constexpr size_t kLogMaxStreamBytes = kRecordSize + kLogCapacity * kLogRecordSize + 7;
 constexpr int kUserRecords = 6;
 using Record = std::array<uint8_t, kRecordSize>;
 
