@@ -12,25 +12,45 @@ const { mate } = require('./mate');
 const { diagnose, runFullDiagnostic, scanModbus, probeProfile, testM307 } = require('./diagnostics');
 const { configureEngine, engineStats } = require('./engine');
 
+/** An object whose properties are computed on first read (so their modules load only then). */
+function lazy(defs) {
+  const o = {};
+  for (const [key, make] of Object.entries(defs)) {
+    Object.defineProperty(o, key, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const value = make();
+        Object.defineProperty(o, key, { value, enumerable: true });
+        return value;
+      },
+    });
+  }
+  return o;
+}
+
+// MQTT / Home Assistant and the gateway, loaded on first use: mqtt.js and yaml are not needed
+// otherwise. Plain names in module.exports below, so `import { mqtt } from 'fieldlink'` works.
+const mqtt = lazy({
+  createMapping: () => require('./mqtt/mapping').createMapping,
+  normalize: () => require('./mqtt/mapping').normalize,
+  guessKind: () => require('./mqtt/mapping').guessKind,
+  componentsOf: () => require('./mqtt/mapping').componentsOf,
+  KINDS: () => require('./mqtt/mapping').KINDS,
+  MqttPublisher: () => require('./mqtt/publisher').MqttPublisher,
+  Availability: () => require('./mqtt/availability').Availability,
+});
+const gateway = lazy({
+  parseConfig: () => require('./gateway/config').parseConfig,
+  loadConfig: () => require('./gateway/config').loadConfig,
+  ConfigError: () => require('./gateway/config').ConfigError,
+  Gateway: () => require('./gateway').Gateway,
+  removeDevices: () => require('./gateway').removeDevices,
+});
+
 module.exports = {
-  // MQTT / Home Assistant (loaded on first use: mqtt.js and yaml are not needed otherwise).
-  get mqtt() {
-    const mapping = require('./mqtt/mapping');
-    return {
-      createMapping: mapping.createMapping,
-      normalize: mapping.normalize,
-      guessKind: mapping.guessKind,
-      componentsOf: mapping.componentsOf,
-      KINDS: mapping.KINDS,
-      MqttPublisher: require('./mqtt/publisher').MqttPublisher,
-      Availability: require('./mqtt/availability').Availability,
-    };
-  },
-  get gateway() {
-    const config = require('./gateway/config');
-    const gw = require('./gateway');
-    return { parseConfig: config.parseConfig, loadConfig: config.loadConfig, ConfigError: config.ConfigError, Gateway: gw.Gateway, removeDevices: gw.removeDevices };
-  },
+  mqtt,
+  gateway,
   ModbusBus,
   ModbusSensor,
   M307Client,
