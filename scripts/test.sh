@@ -76,12 +76,12 @@ else
 fi
 rm -rf "$packdir"
 
-summary="$PWD/test-output/summary.jsonl"
-rm -f "$summary"
+rm -f test-output/summary-*.jsonl test-output/line-*.log
 subset=(test/api test/nodes test/runtime test/e2e/dashboard.test.js test/e2e/m307-dashboard.test.js test/e2e/mate-dashboard.test.js)
 
+# One Node line's mocha run; its counts go to test-output/summary-<line>.jsonl.
 run_line() {
-  local line=$1 bin label red spec=()
+  local line=$1 bin label red spec=() summary="$PWD/test-output/summary-$1.jsonl"
   bin=$(node_bin "$line") || { echo "{\"label\":\"node $line\",\"passed\":0,\"failed\":1,\"skipped\":0}" >> "$summary"; return; }
   if [ "$line" = 24 ]; then
     red=""
@@ -94,21 +94,35 @@ run_line() {
   fi
   echo
   echo "=== $label ==="
-  local before=0
-  [ -f "$summary" ] && before=$(wc -l < "$summary")
   FIELDLINK_NODE_RED="$red" FIELDLINK_RUN_LABEL="$label" FIELDLINK_SUMMARY_FILE="$summary" \
     LD_PRELOAD="$shim" FIELDLINK_PTYSHIM="$shim" "$bin" node_modules/mocha/bin/mocha.js "${spec[@]}"
-  local after=0
-  [ -f "$summary" ] && after=$(wc -l < "$summary")
   # A mocha that died before its summary counts as a failure.
-  [ "$after" -gt "$before" ] || echo "{\"label\":\"$label (mocha died)\",\"passed\":0,\"failed\":1,\"skipped\":0}" >> "$summary"
+  [ -s "$summary" ] || echo "{\"label\":\"$label (mocha died)\",\"passed\":0,\"failed\":1,\"skipped\":0}" >> "$summary"
 }
 
-for l in $lines; do run_line "$l"; done
+# The main line alone first (the full suite), then the other lines, FIELDLINK_TEST_JOBS at a
+# time (default 2: the runs mostly wait on simulated devices), each into its own log, shown
+# in order once all are done.
+others=()
+for l in $lines; do
+  if [ "$l" = 24 ]; then run_line 24; else others+=("$l"); fi
+done
+jobs_max="${FIELDLINK_TEST_JOBS:-2}"
+for l in "${others[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+  run_line "$l" > "test-output/line-$l.log" 2>&1 &
+done
+wait
+for l in "${others[@]}"; do cat "test-output/line-$l.log"; done
 
 echo
 node -e '
-  const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+  const fs = require("fs");
+  const lines = process.argv[1].split(" ").filter(Boolean).flatMap((l) => {
+    const f = `test-output/summary-${l}.jsonl`;
+    return fs.existsSync(f) ? fs.readFileSync(f, "utf8").trim().split("\n").map(JSON.parse)
+      : [{ label: `Node ${l} (no result)`, passed: 0, failed: 1, skipped: 0 }];
+  });
   let p = 0, f = 0, s = 0;
   for (const r of lines) {
     console.log(`  ${r.label}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
@@ -117,4 +131,4 @@ node -e '
   if (process.argv[2] !== "0") console.log("  ctest: failed (see above)");
   console.log(`mocha: ${p} passed, ${f} failed, ${s} skipped`);
   process.exit(f === 0 && process.argv[2] === "0" ? 0 : 1);
-' "$summary" "$cpp_rc"
+' "$lines" "$cpp_rc"
