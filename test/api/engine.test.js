@@ -76,9 +76,9 @@ describe('engine: adaptive spin', function () {
     });
 
     it('spins while the gaps are short, stops by itself when replies take long, and every reply is right', async function () {
-      // A window far above any gap of this loop (a JS round trip, the simulator's reply), so
-      // the outcome does not depend on how loaded the machine is.
-      configureEngine({ spinMicros: 5000 });
+      // The largest window (10 ms), far above any gap of this loop (a JS round trip, the
+      // simulator's reply) even on a machine whose cores are all busy.
+      configureEngine({ spinMicros: 10000 });
       const s0 = engineStats();
       for (let i = 0; i < 200; i++) assert.deepStrictEqual(await bus.readInputRegisters(1, 1, 2), [215, 400]);
       const s1 = engineStats();
@@ -86,14 +86,14 @@ describe('engine: adaptive spin', function () {
       assert.ok(s1.spinHits - s0.spinHits > 0, 'spinning never found work');
       assert.ok(s1.hitRate > 0.75, `hit rate ${s1.hitRate}`);
 
-      // Now a slow device polled at intervals, as in the field: replies take 20 ms, four times
-      // the window, and the poller waits 20 ms between polls. Both waits are misses; the short
+      // Now a slow device polled at intervals, as in the field: replies take 40 ms, four times
+      // the window, and the poller waits 40 ms between polls. Both waits are misses; the short
       // idle periods left (a loaded machine adds a few) are outnumbered, so the rate falls
       // under the 0.75 needed to spin.
-      sim.turnaroundMs = 20;
+      sim.turnaroundMs = 40;
       const slowPoll = async () => {
         const r = await bus.readInputRegisters(1, 1, 2);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await new Promise((resolve) => setTimeout(resolve, 40));
         return r;
       };
       for (let i = 0; i < 20; i++) await slowPoll();
