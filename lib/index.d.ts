@@ -545,14 +545,22 @@ export interface MqttMappingOptions {
   origin?: { name?: string; sw?: string; url?: string }; qos?: 0 | 1 | 2;
 }
 
+/** Whether a device answers: the rule the Node-RED nodes and the gateway share (lib/availability.js). */
 export class MqttAvailability {
   constructor(options?: { failuresBeforeOffline?: number });
   readonly state: 'unknown' | 'online' | 'offline';
   readonly reason: string | null;
-  readonly since: string | null;
+  readonly code: string | null;
+  readonly since: Date | null;
+  /** A request was answered; true when the state changed. */
   success(): boolean;
-  failure(err: { code?: string }): boolean;
-  linkDown(code?: string): boolean;
+  /** A request failed; true when the state changed. */
+  failure(err: { code?: string; message?: string }): boolean;
+  /** Offline for a reason known from elsewhere; true when the state changed. */
+  offline(reason?: string | null, code?: string | null): boolean;
+  /** A bus or client `state` event; true when the state changed. */
+  linkState(st: { state: string; error?: { code?: string; message?: string } | null }): boolean;
+  toJSON(): { state: 'unknown' | 'online' | 'offline'; since: string | null; reason: string | null; code: string | null };
 }
 
 export interface MqttPublisherOptions {

@@ -38,7 +38,7 @@ const mqtt = lazy({
   componentsOf: () => require('./mqtt/mapping').componentsOf,
   KINDS: () => require('./mqtt/mapping').KINDS,
   MqttPublisher: () => require('./mqtt/publisher').MqttPublisher,
-  Availability: () => require('./mqtt/availability').Availability,
+  Availability: () => require('./availability').Availability,
 });
 const gateway = lazy({
   parseConfig: () => require('./gateway/config').parseConfig,

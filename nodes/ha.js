@@ -9,7 +9,7 @@
 //  - availability: msg.availability = 'online' | 'offline' | { state | online, since, reason },
 //    or msg.topic ending in '/availability' with payload 'online' | 'offline' | { state };
 //  - an error from a Catch node on the device node (msg.error.code): the same offline rule as
-//    the gateway (lib/mqtt/availability.js);
+//    the gateway (lib/availability.js);
 //  - Home Assistant's birth message (an "mqtt in" on homeassistant/status): 'online' -> announce
 //    again (discovery, availability, latest state); the same for 'online' on the Flow status
 //    topic (the mqtt broker node's own birth message, received back after every connect: the
@@ -22,7 +22,7 @@
 // status.
 
 const { createMapping, guessKind, checkId, KINDS } = require('../lib/mqtt/mapping');
-const { Availability } = require('../lib/mqtt/availability');
+const { Availability } = require('../lib/availability');
 const { ValidationError } = require('../lib/errors');
 
 const LOG_RECORDS_PER_MESSAGE = 500;
@@ -34,7 +34,7 @@ function availabilityOf(msg) {
     if (v === 'offline' || v === false) return { online: false };
     if (v && typeof v === 'object') {
       if (v.state === 'online' || v.online === true) return { online: true, since: v.since, reason: v.reason };
-      if (v.state === 'offline' || v.online === false) return { online: false, since: v.since, reason: v.reason };
+      if (v.state === 'offline' || v.online === false) return { online: false, since: v.since, reason: v.reason, code: v.code ?? null };
     }
     return null;
   };
@@ -135,7 +135,7 @@ module.exports = function register(RED) {
         const a = availabilityOf(msg);
         if (a) {
           if (!ensureDevice()) return done(); // the kind is not known yet: the first reading tells
-          const changed = a.online ? avail.success() : avail.linkDown(a.reason || 'OFFLINE');
+          const changed = a.online ? avail.success() : avail.offline(a.reason, a.code);
           if (!announced) msgs.push(...announcement());
           else if (changed) msgs.push(out(dev.availability(a.online)));
           if (msgs.length) send([msgs, null]);
@@ -143,7 +143,7 @@ module.exports = function register(RED) {
           return done();
         }
         if (msg.error && typeof msg.error === 'object' && msg.error.code !== undefined) {
-          if (ensureDevice() && avail.failure({ code: msg.error.code })) {
+          if (ensureDevice() && avail.failure(msg.error)) {
             if (!announced) msgs.push(...announcement());
             else msgs.push(out(dev.availability(false)));
             send([msgs, null]);

@@ -3,13 +3,13 @@
 // publishes every reading through the MQTT mapping (lib/mqtt). Used by `fieldlink gateway`.
 //
 // Each device has a poll loop (a timer re-armed after each read, so a slow device never
-// stacks reads) and an Availability (lib/mqtt/availability.js). A link that cannot be opened
+// stacks reads) and an Availability (lib/availability.js). A link that cannot be opened
 // at start is retried with capped backoff; once open, the library's own reconnect takes over
 // and its 'state' events mark the devices on it offline while it is down.
 
 const { createMapping, componentsOf, KINDS } = require('../mqtt/mapping');
 const { MqttPublisher } = require('../mqtt/publisher');
-const { Availability } = require('../mqtt/availability');
+const { Availability } = require('../availability');
 
 const LOG_LEVELS = { debug: 10, info: 20, warn: 30, error: 40 };
 const LOG_RECORDS_PER_MESSAGE = 500;
@@ -101,9 +101,24 @@ class Gateway {
   }
 
   _linkState(devs, st) {
-    if (st.state === 'open' || st.state === 'connecting') return;
-    const code = (st.error && st.error.code) || (st.state === 'closed' ? 'ECLOSED' : 'ECONNLOST');
-    for (const dev of devs) this._setAvailability(dev, dev.avail.linkDown(code));
+    for (const dev of devs) this._setAvailability(dev, dev.avail.linkState(st));
+  }
+
+  /**
+   * Opens a link for `devs` (retrying, below), keeps it for close() and follows its state
+   * events. Resolves with the link, or null when the gateway stopped first.
+   */
+  async _link(what, devs, open) {
+    const link = await this._open(what, devs, open);
+    if (!link) return null;
+    if (this.closed) {
+      await link.close();
+      return null;
+    }
+    this.links.push(link);
+    this.log('info', 'link-open', { link: what, devices: devs.map((d) => d.id) });
+    link.on('state', (st) => this._linkState(devs, st));
+    return link;
   }
 
   /** Opens a link, retrying with capped backoff until it opens or the gateway stops. */
@@ -115,7 +130,7 @@ class Gateway {
         return await fn();
       } catch (err) {
         this.log('warn', 'open-failed', { link: what, code: err.code || null, message: err.message, retryInMs: delay });
-        for (const dev of devs) this._setAvailability(dev, dev.avail.linkDown(err.code || 'ECONNREFUSED'));
+        for (const dev of devs) this._setAvailability(dev, dev.avail.offline(err.message, err.code || 'ECONNREFUSED'));
         await new Promise((resolve) => this._timer(resolve, delay));
         delay = Math.min(delay * 2, 30000);
       }
@@ -138,12 +153,8 @@ class Gateway {
     const devs = b.sensors.map((s) => this._device({ id: s.id, kind: 'modbus', name: s.name, model: `${s.profile} (unit ${s.unit})` }, s.interval ?? b.interval, null, { sensor: s }));
     const opts = {};
     for (const k of ['baudRate', 'parity', 'dataBits', 'stopBits', 'timeout', 'retries']) if (b[k] !== undefined) opts[k] = b[k];
-    return this._open(b.port, devs, () => ModbusBus.open(b.port, opts)).then((bus) => {
+    return this._link(b.port, devs, () => ModbusBus.open(b.port, opts)).then((bus) => {
       if (!bus) return;
-      if (this.closed) return bus.close();
-      this.links.push(bus);
-      this.log('info', 'link-open', { link: b.port, devices: devs.map((d) => d.id) });
-      bus.on('state', (st) => this._linkState(devs, st));
       for (const dev of devs) {
         const sensor = bus.sensor(dev.sensor.unit, { profile: dev.sensor.profile });
         dev.read = () => sensor.read();
@@ -155,13 +166,9 @@ class Gateway {
   _startM307(m) {
     const { M307Client } = this.lib;
     const dev = this._device({ id: m.id, kind: 'm307', name: m.name, commands: m.commands }, m.interval, null, { m307: m });
-    return this._open(`${m.host}:${m.port}`, [dev], () => M307Client.connect(m.host, { port: m.port, timeout: m.timeout })).then((client) => {
+    return this._link(`${m.host}:${m.port}`, [dev], () => M307Client.connect(m.host, { port: m.port, timeout: m.timeout })).then((client) => {
       if (!client) return;
-      if (this.closed) return client.close();
-      this.links.push(client);
       dev.client = client;
-      this.log('info', 'link-open', { link: `${m.host}:${m.port}`, devices: [m.id] });
-      client.on('state', (st) => this._linkState([dev], st));
       dev.read = () => client.readStatus();
       this._poll(dev);
     });
@@ -174,19 +181,15 @@ class Gateway {
     }, d.interval ?? b.interval, null, { mate: d }));
     const opts = { allowControl: b.allowControl };
     for (const k of ['timeout', 'retries', 'parityMode']) if (b[k] !== undefined) opts[k] = b[k];
-    return this._open(b.port, devs, () => MateBus.open(b.port, opts)).then(async (bus) => {
+    return this._link(b.port, devs, () => MateBus.open(b.port, opts)).then(async (bus) => {
       if (!bus) return;
-      if (this.closed) return bus.close();
-      this.links.push(bus);
-      this.log('info', 'link-open', { link: b.port, devices: devs.map((d) => d.id) });
-      bus.on('state', (st) => this._linkState(devs, st));
       for (const dev of devs) {
         let unit = null;
         const find = async () => {
           if (unit) return unit;
           const hp = dev.mate.hubPort;
+          // find() scans the hub and throws ENODEVICE when the type is not on it.
           unit = hp === 'auto' ? await bus.find(dev.mate.type) : bus[dev.mate.type](hp);
-          if (!unit) throw Object.assign(new Error(`no ${dev.mate.type} found on ${b.port}`), { code: 'ENOTFOUND' });
           return unit;
         };
         dev.unit = find;

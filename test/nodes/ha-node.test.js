@@ -75,7 +75,9 @@ describe('Node-RED: fieldlink to Home Assistant (example flows, real Mosquitto)'
 
   it('reads availability in the documented formats', function () {
     assert.deepStrictEqual(availabilityOf({ availability: 'online' }), { online: true });
-    assert.deepStrictEqual(availabilityOf({ availability: { state: 'offline', since: 's', reason: 'ETIMEDOUT' } }), { online: false, since: 's', reason: 'ETIMEDOUT' });
+    assert.deepStrictEqual(availabilityOf({ availability: { state: 'offline', since: 's', reason: 'ETIMEDOUT' } }), { online: false, since: 's', reason: 'ETIMEDOUT', code: null });
+    // The device nodes' own message (nodes/lib/availability.js) carries the error code on to the gateway rule.
+    assert.strictEqual(availabilityOf({ topic: 'availability', payload: { state: 'offline', since: 's', reason: 'no reply', code: 'ETIMEDOUT' } }).code, 'ETIMEDOUT');
     assert.deepStrictEqual(availabilityOf({ topic: 'room1/availability', payload: 'offline' }), { online: false });
     assert.strictEqual(availabilityOf({ topic: 'room1', payload: { temperature: 1 } }), null);
   });
