@@ -36,12 +36,8 @@ die() { echo "prebuild: $*" >&2; exit 1; }
 command -v debootstrap >/dev/null || die "debootstrap is missing: apt-get install debootstrap"
 command -v objdump >/dev/null || die "objdump is missing: apt-get install binutils"
 
-mirror=${FIELDLINK_DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-  # The first Debian archive URI this machine's apt already uses (deb822 or one-line format).
-  mirror=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    grep -v '^[[:space:]]*#' | grep -oE '(https?://[^ ]+/debian)/?( |$)' | grep -v -- '-security' | head -n1 | tr -d ' ' || true)
-fi
+source "$repo/scripts/lib/debian-mirror.sh"
+mirror=$(debian_mirror)
 [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt; set FIELDLINK_DEBIAN_MIRROR"
 
 # The packages of the builder root. Their exact versions go into every BUILDINFO.json.

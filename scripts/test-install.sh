@@ -31,11 +31,8 @@ limit_s=10
 die() { echo "test:install: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot, mounts)"
 command -v debootstrap >/dev/null || die "debootstrap is missing: apt-get install debootstrap"
-mirror=${FIELDLINK_DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-  mirror=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    grep -v '^[[:space:]]*#' | grep -oE '(https?://[^ ]+/debian)/?( |$)' | grep -v -- '-security' | head -n1 | tr -d ' ' || true)
-fi
+source "$repo/scripts/lib/debian-mirror.sh"
+mirror=$(debian_mirror)
 [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt; set FIELDLINK_DEBIAN_MIRROR"
 
 mounts=()

@@ -8,6 +8,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const YAML = require('yaml');
+const { closest } = require('../validate'); // the same "did you mean" as every API option
 
 class ConfigError extends Error {
   constructor(problems, file) {
@@ -139,33 +140,6 @@ const SCHEMA = {
   },
 };
 
-function distance(a, b) {
-  const m = a.length;
-  const n = b.length;
-  const d = Array.from({ length: m + 1 }, (_, i) => [i, ...new Array(n).fill(0)]);
-  for (let j = 1; j <= n; j++) d[0][j] = j;
-  for (let i = 1; i <= m; i++) {
-    for (let j = 1; j <= n; j++) {
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-    }
-  }
-  return d[m][n];
-}
-
-/** The closest known key, or null when none is close. */
-function suggest(word, known) {
-  let best = null;
-  let bestD = Infinity;
-  for (const k of known) {
-    const dd = distance(word, k);
-    if (dd < bestD) {
-      bestD = dd;
-      best = k;
-    }
-  }
-  return best !== null && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : null;
-}
-
 /**
  * parseConfig(text, { file, env, readFile }) -> the config with defaults filled in and the
  * secret resolved (mqtt.password). Throws ConfigError listing every problem with its line.
@@ -202,7 +176,7 @@ function parseConfig(text, { file = 'gateway.yaml', env = process.env, readFile 
           const sub = keyPath ? `${keyPath}.${k}` : k;
           const known = Object.keys(schema.keys);
           if (!Object.prototype.hasOwnProperty.call(schema.keys, k)) {
-            const hint = suggest(k, known);
+            const hint = closest(k, known);
             problems.push(`${where(pair.key)}: ${sub}: unknown key${hint ? `; did you mean "${hint}"?` : ` (known: ${known.join(', ')})`}`);
             continue;
           }
@@ -227,7 +201,7 @@ function parseConfig(text, { file = 'gateway.yaml', env = process.env, readFile 
       case 'string':
         if (typeof value !== 'string' || value === '') return bad(`must be a non-empty string (got ${JSON.stringify(value ?? null)})`);
         if (schema.values && !schema.values.includes(value)) {
-          const hint = suggest(value, schema.values);
+          const hint = closest(value, schema.values);
           return bad(`must be one of ${schema.values.join(', ')} (got "${value}")${hint ? `; did you mean "${hint}"?` : ''}`);
         }
         if (schema.pattern && !schema.pattern.test(value)) return bad(`must be ${schema.patternText} (got "${value}")`);
@@ -311,4 +285,4 @@ function loadConfig(file, opts = {}) {
   return parseConfig(text, { ...opts, file });
 }
 
-module.exports = { parseConfig, loadConfig, ConfigError, suggest, SCHEMA };
+module.exports = { parseConfig, loadConfig, ConfigError, SCHEMA };

@@ -46,11 +46,6 @@ void Outlet::close() {
   tsfn_.Abort();
 }
 
-bool Outlet::isOpen() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return open_;
-}
-
 // The thread-safe function is created first and the cleanup hook registered after it. Node runs
 // cleanup hooks in reverse order of registration, so teardown() runs before the thread-safe
 // function's own hook closes its handles, and long before any finalizer.

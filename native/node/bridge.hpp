@@ -35,7 +35,6 @@ class Outlet {
   // JS thread, from the environment's cleanup hook only (docs/ARCHITECTURE.md, "Teardown"):
   // later posts are dropped and the thread-safe function is released (aborted).
   void close();
-  bool isOpen();
 
  private:
   std::mutex mutex_;  // orders post() against close(): nothing is queued after the release

@@ -1,6 +1,7 @@
 // The 9-bit link for the MATE bus: the parity plan per packet, and the decisions the link
 // actually applied, recorded at its interface (a pty cannot show parity on the wire).
 #include <fcntl.h>
+#include <poll.h>
 #include <pty.h>
 #include <termios.h>
 #include <unistd.h>
@@ -94,8 +95,19 @@ TEST_CASE("ninebit: over a pty the bytes arrive whole and the parity steps are r
     ch->submit(std::move(tx));
     for (int i = 0; i < 200 && !done; ++i) io.run_one_for(10ms);
     REQUIRE(done);
+    // The kernel hands a pty's bytes to the other side from a work queue, so they may come
+    // in more than one read (seen: 7, then 1): read until all 8 are there or 2 s have passed.
     uint8_t buf[64];
-    ssize_t n = ::read(m, buf, sizeof buf);
+    ssize_t n = 0;
+    for (int waited = 0; n < 8 && waited < 2000;) {
+      struct pollfd pfd{m, POLLIN, 0};
+      if (::poll(&pfd, 1, 10) > 0) {
+        ssize_t got = ::read(m, buf + n, sizeof buf - static_cast<size_t>(n));
+        if (got > 0) n += got;
+      } else {
+        waited += 10;
+      }
+    }
     REQUIRE(n == 8);
     CHECK(Bytes(buf, buf + 8) == cmd);
     REQUIRE(nb->parityTrace().size() == 1);

@@ -5,7 +5,6 @@
 // time), partial limit updates, the clock, log downloads in both modes with progress, errors
 // at a Catch node, connect retries, and the connection released on redeploy.
 const assert = require('node:assert');
-const net = require('node:net');
 const helper = require('node-red-node-test-helper');
 
 const deviceNode = require('../../nodes/m307-device.js');
@@ -22,16 +21,7 @@ helper.init(require('../support/node-red').nodeRedRuntime());
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const MINUTE = 60 * 1000;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
+const { freePort } = require('../../scripts/lib/nodered');
 
 /** Device config node settings for a port on 127.0.0.1. */
 const deviceConfig = (port, extra = {}) => ({

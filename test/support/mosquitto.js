@@ -5,10 +5,10 @@
 // "running" on stderr (an event, not a sleep).
 
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
+const { freePort } = require('../../scripts/lib/nodered'); // the one free-port helper
 
 const CANDIDATES = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'];
 
@@ -18,17 +18,6 @@ function findMosquitto() {
     throw new Error('mosquitto is not installed: run "bash scripts/setup.sh" (it installs Debian\'s mosquitto package)');
   }
   return found;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /**
