@@ -14,6 +14,8 @@
 
 const { EventEmitter } = require('node:events');
 const E = require('./encoding');
+const { Rng } = require('../rng');
+const { roundScaled, clamp } = require('../scale');
 
 const { RECORD_SIZE, LOG_RECORD_SIZE, MINUTE } = E;
 
@@ -358,7 +360,7 @@ class M307Simulator extends EventEmitter {
     }
     this.logHistory = history;
     this.seed = opts.seed != null ? Number(opts.seed) >>> 0 : Math.floor(Math.random() * 0x100000000);
-    this._rng = new E.Rng(this.seed ^ 0x5bd1e995);
+    this._rng = new Rng(this.seed ^ 0x5bd1e995);
     this.logEcho = !!opts.logEcho;
     this.partialTimeoutMs = opts.partialTimeoutMs == null ? 0 : opts.partialTimeoutMs;
     checkNumber('partialTimeoutMs', this.partialTimeoutMs, 0, 3600000);
@@ -559,7 +561,7 @@ class M307Simulator extends EventEmitter {
 
   _setBattery(volts) {
     checkNumber('battery voltage', volts, 0, 655.35);
-    this._battery = E.roundScaled(volts, 100);
+    this._battery = roundScaled(volts, 100);
   }
 
   setBattery(volts) {
@@ -683,10 +685,10 @@ class M307Simulator extends EventEmitter {
     const cf = tenths ? this._records[0].readInt16BE(info.correction) : 0;
     let v = st.value + (wander ? this._drift(input, t) : 0);
     if (info.kind === 'humidity') {
-      return E.clamp(E.roundScaled(E.clamp(v, 0, 100), 10) + cf, 0, 1000);
+      return clamp(roundScaled(clamp(v, 0, 100), 10) + cf, 0, 1000);
     }
     if (this.unit === 'F') v = (v * 9) / 5 + 32;
-    return E.clamp(E.roundScaled(v, tenths ? 10 : 1) + cf, -32768, 32767);
+    return clamp(roundScaled(v, tenths ? 10 : 1) + cf, -32768, 32767);
   }
 
   _settings(info) {

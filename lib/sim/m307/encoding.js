@@ -177,35 +177,6 @@ function hex(buf) {
   return Buffer.from(buf).toString('hex').replace(/(..)(?!$)/g, '$1 ').toUpperCase();
 }
 
-/** Round half away from zero, tolerant of binary fractions (54.6 * 10 -> 546). */
-function roundScaled(value, scale) {
-  const a = Math.abs(value * scale);
-  const r = Math.round(a + 1e-7);
-  return value < 0 ? -r : r;
-}
-
-function clamp(v, lo, hi) { return v < lo ? lo : v > hi ? hi : v; }
-
-/** Small deterministic PRNG (xorshift32). */
-class Rng {
-  constructor(seed) {
-    this.state = (Number(seed) >>> 0) || 0x2545f491;
-  }
-  nextUint32() {
-    let x = this.state;
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    this.state = x;
-    return x;
-  }
-  bytes(n) {
-    const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.nextUint32() & 0xff;
-    return b;
-  }
-}
-
 /** A stable hash of a few integers to [0, 1): the same inputs always give the same value. */
 function hashUnit(...ints) {
   let h = 0x811c9dc5;
@@ -242,8 +213,5 @@ module.exports = {
   readAscii,
   isNamed,
   hex,
-  roundScaled,
-  clamp,
-  Rng,
   hashUnit,
 };

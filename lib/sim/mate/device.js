@@ -19,6 +19,7 @@ const C = require('./codec');
 const { PowerSystem } = require('./model');
 const { DEVICE_CLASSES, HubDevice } = require('./devices');
 const { applyPreset, PRESETS } = require('./presets');
+const { Rng } = require('../rng');
 
 const FAULT_MODES = Object.freeze([
   'silent', // no reply at all
@@ -36,26 +37,6 @@ const DEFAULT_DEVICES = Object.freeze([
 ]);
 
 const MAX_HUB_PORT = 10; // Hub10
-
-/** Small deterministic PRNG (xorshift32). */
-class Rng {
-  constructor(seed) {
-    this.state = (Number(seed) >>> 0) || 0x2545f491;
-  }
-  next() {
-    let x = this.state;
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    this.state = x;
-    return x;
-  }
-  bytes(n) {
-    const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.next() & 0xff;
-    return b;
-  }
-}
 
 function emptyStats() {
   return {
@@ -429,5 +410,4 @@ module.exports = {
   FAULT_MODES,
   DEFAULT_DEVICES,
   PRESETS,
-  Rng,
 };

@@ -12,6 +12,8 @@
 // Instantaneous values between two minutes are interpolated; daily totals are prefix sums.
 // It is meant to look plausible on a MATE screen and in a dashboard, not to be physics.
 
+const { clamp } = require('../scale');
+
 const MINUTES = 1440;
 const MS_PER_DAY = 86400000;
 
@@ -24,10 +26,6 @@ function noise(seed, a, b = 0) {
   h ^= h >>> 15; h = Math.imul(h, 0x846ca68b) >>> 0;
   h ^= h >>> 16;
   return (h >>> 0) / 0x100000000;
-}
-
-function clamp(v, lo, hi) {
-  return v < lo ? lo : v > hi ? hi : v;
 }
 
 const DEFAULTS = Object.freeze({

@@ -8,6 +8,8 @@
 const { EventEmitter } = require('node:events');
 const { crcStep, withCrc, crcOk } = require('./crc');
 const { getProfile, isWritableKind, encodeBaud, decodeBaud } = require('./profiles');
+const { Rng } = require('../rng');
+const { roundScaled, clamp } = require('../scale');
 
 const MAX_ADU = 256; // longest Modbus RTU frame
 const MAX_BUFFER = 2 * MAX_ADU; // input kept while waiting for a frame boundary
@@ -125,36 +127,6 @@ function looksLikeBadCrcFrame(buf) {
   const len = requestLength(buf, 0, buf.length);
   return len > 0 && len <= buf.length && !crcOk(buf, 0, len);
 }
-
-/** Small deterministic PRNG (xorshift32); next() returns a float in [0, 1). */
-class Rng {
-  constructor(seed) {
-    this.state = (Number(seed) >>> 0) || 0x9e3779b9; // xorshift must not start at 0
-  }
-  nextUint32() {
-    let x = this.state;
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    this.state = x;
-    return x;
-  }
-  next() { return this.nextUint32() / 0x100000000; }
-  bytes(n) {
-    const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.nextUint32() & 0xff;
-    return b;
-  }
-}
-
-/** Round half away from zero, tolerant of binary fractions (54.6 * 10 -> 546, 1.005 * 100 -> 101). */
-function roundScaled(value, scale) {
-  const a = Math.abs(value * scale);
-  const r = Math.round(a + 1e-7);
-  return value < 0 ? -r : r;
-}
-
-function clamp(v, lo, hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 function toInt16(u) { return u & 0x8000 ? u - 0x10000 : u; }
 
