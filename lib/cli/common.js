@@ -96,4 +96,40 @@ async function guarded(io, usage, body, flags = {}) {
   }
 }
 
-module.exports = { UsageError, parse, progressBar, table, toCsv, guarded, wholeFlag, joinNegatives };
+/**
+ * run(args, io) of a command whose first word is an action ("fieldlink m307 status ..."):
+ * parses `options`, answers --help, refuses an action not in `actions`, then
+ * body(action, values, positionals) inside guarded() (flags: see guarded).
+ */
+function actionCommand({ usage, options, actions, flags }, body) {
+  return (args, io) => guarded(io, usage, async () => {
+    const { values, positionals } = parse(args, options);
+    if (values.help) {
+      io.stdout.write(usage);
+      return 0;
+    }
+    const action = positionals[0];
+    if (!actions.includes(action)) throw new UsageError(`unknown or missing action "${action ?? ''}"`);
+    return body(action, values, positionals);
+  }, flags);
+}
+
+/** --format (csv or json, checked before any device work) of an export: 'csv' when absent. */
+function exportFormat(values) {
+  const format = values.format ?? 'csv';
+  if (!['csv', 'json'].includes(format)) throw new UsageError('--format must be csv or json');
+  return format;
+}
+
+/** Writes rows as CSV or JSON to --out (saying so on stderr, `what` names them) or stdout. */
+function writeExport(io, values, rows, columns, what) {
+  const text = exportFormat(values) === 'json' ? `${JSON.stringify(rows, null, 1)}\n` : toCsv(rows, columns);
+  if (values.out) {
+    require('node:fs').writeFileSync(values.out, text);
+    io.stderr.write(`${rows.length} ${what} written to ${values.out}\n`);
+  } else {
+    io.stdout.write(text);
+  }
+}
+
+module.exports = { UsageError, parse, progressBar, table, toCsv, guarded, wholeFlag, joinNegatives, actionCommand, exportFormat, writeExport };

@@ -1,6 +1,7 @@
 'use strict';
 // "fieldlink doctor": what is wrong between this computer and the devices, with suggestions.
-const { parse, progressBar, table, guarded, UsageError } = require('./common');
+const { parse, progressBar, table, guarded, wholeFlag, UsageError } = require('./common');
+const DEFAULTS = require('../defaults');
 
 const usage = `usage: fieldlink doctor [--port PATH] [--m307 HOST] [--mate PATH] [options]
 
@@ -11,15 +12,15 @@ Exit status: 0 when nothing is wrong, 1 when something is, 2 for a usage error.
 Modbus sensor on RS485 (XY-MD02 and relatives):
   --port PATH             the converter's port (/dev/ttyUSB0, /dev/serial/by-id/..., tcp://host:port)
   --address N             the sensor's unit address, 1..247 (default 1)
-  --baud B                baud rate (default 9600)
-  --parity P              none (default), even, odd
+  --baud B                baud rate (default ${DEFAULTS.modbus.baudRate})
+  --parity P              none, even, odd (default ${DEFAULTS.modbus.parity})
   --profile NAME          register map: xy-md02 (default), xy-md02-x100, md02-red, sht3x-asia, wb-generic
-  --timeout MS            reply timeout (default 500)
+  --timeout MS            reply timeout (default ${DEFAULTS.modbus.timeout})
   --listen MS             listen for unsolicited text before the first request (default 1100; 0: skip)
   --quick                 when the sensor is silent, do not probe other addresses and baud rates
 M307 Temperature Guard:
   --m307 HOST             test the connection and read the identity
-  --m307-port N           its TCP port (default 10001)
+  --m307-port N           its TCP port (default ${DEFAULTS.m307.port})
 Outback MATE bus:
   --mate PATH             scan the hub ports and read firmware revisions
 
@@ -46,13 +47,6 @@ const OPTIONS = {
   mate: { type: 'string' },
   json: { type: 'boolean' },
 };
-
-function whole(values, name, def, min, max) {
-  if (values[name] === undefined) return def;
-  const n = Number(values[name]);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number ${min}..${max}`);
-  return n;
-}
 
 // An intermediate observation (details.intermediate) is shown but not counted: a later step
 // of the same check gives the verdict.
@@ -126,7 +120,7 @@ async function listAdapters(io, values) {
 // The rates ModbusBus.open takes, so doctor accepts exactly what the API does.
 function baudFlag(values) {
   const { BAUD_RATES } = require('../modbus/bus');
-  if (values.baud === undefined) return 9600;
+  if (values.baud === undefined) return DEFAULTS.modbus.baudRate;
   const n = Number(values.baud);
   if (!BAUD_RATES.includes(n)) throw new UsageError(`--baud must be one of ${BAUD_RATES.join(', ')}, got "${values.baud}"`);
   return n;
@@ -156,12 +150,12 @@ async function run(args, io) {
     try {
       if (values.port) {
         const results = await diag.runFullDiagnostic(values.port, {
-          address: whole(values, 'address', 1, 1, 247),
+          address: wholeFlag(values, 'address', 1, 1, 247),
           baudRate: baudFlag(values),
-          parity: values.parity ?? 'none',
+          parity: values.parity ?? DEFAULTS.modbus.parity,
           profile: values.profile,
-          timeout: whole(values, 'timeout', 500, 10, 60000),
-          listenMs: whole(values, 'listen', 1100, 0, 60000),
+          timeout: wholeFlag(values, 'timeout', DEFAULTS.modbus.timeout, 10, 60000),
+          listenMs: wholeFlag(values, 'listen', 1100, 0, 60000),
           probe: !values.quick,
           signal,
           onProgress: (p) => bars.update(p),
@@ -171,8 +165,8 @@ async function run(args, io) {
       }
       if (values.m307) {
         const results = await diag.testM307(values.m307, {
-          port: whole(values, 'm307-port', 10001, 1, 65535),
-          timeout: values.timeout === undefined ? 3000 : whole(values, 'timeout', 3000, 10, 120000),
+          port: wholeFlag(values, 'm307-port', DEFAULTS.m307.port, 1, 65535),
+          timeout: values.timeout === undefined ? 3000 : wholeFlag(values, 'timeout', 3000, 10, 120000),
         });
         sections.push({ target: `M307 at ${values.m307}`, results });
       }

@@ -1,7 +1,7 @@
 'use strict';
 // "fieldlink m307 status|info|log|set-clock --host H": an M307 Temperature Guard from the shell.
-const fs = require('node:fs');
-const { parse, progressBar, table, toCsv, guarded, wholeFlag, UsageError } = require('./common');
+const { progressBar, table, wholeFlag, UsageError, actionCommand, exportFormat, writeExport } = require('./common');
+const DEFAULTS = require('../defaults');
 
 const usage = `usage: fieldlink m307 <status|info|log|set-clock> --host HOST [options]
 
@@ -17,8 +17,8 @@ const usage = `usage: fieldlink m307 <status|info|log|set-clock> --host HOST [op
 
 options:
   --host HOST             the M307's address (required)
-  --port PORT             TCP port, 1..65535 (default 10001)
-  --timeout MS            reply timeout, 10..120000 (default 5000)
+  --port PORT             TCP port, 1..65535 (default ${DEFAULTS.m307.port})
+  --timeout MS            reply timeout, 10..120000 (default ${DEFAULTS.m307.timeout})
   --json                  status/info as JSON
 `;
 
@@ -65,18 +65,11 @@ function show(x) {
   return x;
 }
 
-async function run(args, io) {
-  return guarded(io, usage, async () => {
-    const { values, positionals } = parse(args, OPTIONS);
-    if (values.help) {
-      io.stdout.write(usage);
-      return 0;
-    }
-    const action = positionals[0];
-    if (!['status', 'info', 'log', 'set-clock'].includes(action)) throw new UsageError(`unknown or missing action "${action ?? ''}"`);
+function run(args, io) {
+  return actionCommand({ usage, options: OPTIONS, actions: ['status', 'info', 'log', 'set-clock'], flags: FLAGS }, async (action, values) => {
     if (!values.host) throw new UsageError('--host is required');
-    const port = wholeFlag(values, 'port', 10001, 1, 65535);
-    const timeout = wholeFlag(values, 'timeout', 5000, 10, 120000);
+    const port = wholeFlag(values, 'port', DEFAULTS.m307.port, 1, 65535);
+    const timeout = wholeFlag(values, 'timeout', DEFAULTS.m307.timeout, 10, 120000);
     const rateFlag = wholeFlag(values, 'rate', undefined, 1, 60);
     const { M307Client } = require('../..');
     const m = await M307Client.connect(values.host, { port, timeout });
@@ -130,23 +123,16 @@ async function run(args, io) {
         return 0;
       }
       // log
-      const format = values.format ?? 'csv';
-      if (!['csv', 'json'].includes(format)) throw new UsageError('--format must be csv or json');
+      exportFormat(values);
       const bar = progressBar(io.stderr, 'log');
       const recs = await m.readLog({ resetPointer: !values['no-reset'], onProgress: (p) => bar.update(p.received, p.total) });
       bar.end();
-      const text = format === 'json' ? `${JSON.stringify(recs, null, 1)}\n` : toCsv(recs, LOG_COLUMNS);
-      if (values.out) {
-        fs.writeFileSync(values.out, text);
-        io.stderr.write(`${recs.length} records written to ${values.out}\n`);
-      } else {
-        io.stdout.write(text);
-      }
+      writeExport(io, values, recs, LOG_COLUMNS, 'records');
       return 0;
     } finally {
       await m.close();
     }
-  }, FLAGS);
+  })(args, io);
 }
 
 module.exports = { summary: 'read an M307 Temperature Guard: status, info, log download, clock', usage, run, LOG_COLUMNS };

@@ -1,7 +1,7 @@
 'use strict';
 // "fieldlink mate scan|status|log --port P": an Outback MATE bus from the shell.
-const fs = require('node:fs');
-const { parse, progressBar, table, toCsv, guarded, wholeFlag, UsageError } = require('./common');
+const { progressBar, table, wholeFlag, UsageError, actionCommand, exportFormat, writeExport } = require('./common');
+const DEFAULTS = require('../defaults');
 
 const usage = `usage: fieldlink mate <scan|status|log> --port PATH [options]
 
@@ -14,9 +14,9 @@ const usage = `usage: fieldlink mate <scan|status|log> --port PATH [options]
 
 options:
   --port PATH             the serial port of the MATE-bus adapter (required)
-  --parity-mode MODE      auto (default), mark-space, odd-even
+  --parity-mode MODE      auto, mark-space, odd-even (default ${DEFAULTS.mate.parityMode})
   --pjon                  talk to uMATE's PJON serial bridge instead
-  --timeout MS            reply timeout, 10..10000 (default 100)
+  --timeout MS            reply timeout, 10..10000 (default ${DEFAULTS.mate.timeout})
   --json                  scan/status as JSON
 `;
 
@@ -33,21 +33,14 @@ const OPTIONS = {
 
 const LOG_COLUMNS = ['day', 'kilowattHours', 'ampHours', 'peakKilowatts', 'peakAmps', 'peakPvVoltage', 'batteryMax', 'batteryMin', 'absorbMinutes', 'floatMinutes'];
 
-async function run(args, io) {
-  return guarded(io, usage, async () => {
-    const { values, positionals } = parse(args, OPTIONS);
-    if (values.help) {
-      io.stdout.write(usage);
-      return 0;
-    }
-    const action = positionals[0];
-    if (!['scan', 'status', 'log'].includes(action)) throw new UsageError(`unknown or missing action "${action ?? ''}"`);
+function run(args, io) {
+  return actionCommand({ usage, options: OPTIONS, actions: ['scan', 'status', 'log'] }, async (action, values) => {
     if (!values.port) throw new UsageError('--port is required');
-    const timeout = wholeFlag(values, 'timeout', 100, 10, 10000);
+    const timeout = wholeFlag(values, 'timeout', DEFAULTS.mate.timeout, 10, 10000);
     const { MateBus } = require('../..');
     const bus = await MateBus.open(values.port, {
-      parityMode: values['parity-mode'] ?? 'auto',
-      transport: values.pjon ? 'pjon' : 'serial',
+      parityMode: values['parity-mode'] ?? DEFAULTS.mate.parityMode,
+      transport: values.pjon ? 'pjon' : DEFAULTS.mate.transport,
       timeout,
     });
     try {
@@ -84,8 +77,7 @@ async function run(args, io) {
       // log
       const days = values.days === undefined ? 30 : Number(values.days);
       if (!Number.isInteger(days) || days < 1 || days > 128) throw new UsageError('--days must be 1..128');
-      const format = values.format ?? 'csv';
-      if (!['csv', 'json'].includes(format)) throw new UsageError('--format must be csv or json');
+      exportFormat(values);
       const mx = await bus.find('mx');
       const bar = progressBar(io.stderr, 'log pages');
       const pages = [];
@@ -94,18 +86,12 @@ async function run(args, io) {
         bar.update(d + 1, days);
       }
       bar.end();
-      const text = format === 'json' ? `${JSON.stringify(pages, null, 1)}\n` : toCsv(pages, LOG_COLUMNS);
-      if (values.out) {
-        fs.writeFileSync(values.out, text);
-        io.stderr.write(`${pages.length} log pages written to ${values.out}\n`);
-      } else {
-        io.stdout.write(text);
-      }
+      writeExport(io, values, pages, LOG_COLUMNS, 'log pages');
       return 0;
     } finally {
       await bus.close();
     }
-  });
+  })(args, io);
 }
 
 module.exports = { summary: 'read an Outback MATE bus: scan, status, MX log pages', usage, run };

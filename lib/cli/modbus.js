@@ -1,6 +1,6 @@
 'use strict';
 // "fieldlink modbus scan --port P": find the Modbus units on an RS485 bus.
-const { parse, progressBar, table, guarded, UsageError } = require('./common');
+const { progressBar, table, UsageError, actionCommand } = require('./common');
 
 const usage = `usage: fieldlink modbus scan --port PATH [options]
 
@@ -137,17 +137,8 @@ async function scan(values, io) {
   }
 }
 
-async function run(args, io) {
-  return guarded(io, usage, async () => {
-    const { values, positionals } = parse(args, OPTIONS);
-    if (values.help) {
-      io.stdout.write(usage);
-      return 0;
-    }
-    const action = positionals[0];
-    if (action !== 'scan') throw new UsageError(`unknown or missing action "${action ?? ''}"`);
-    return scan(values, io);
-  });
+function run(args, io) {
+  return actionCommand({ usage, options: OPTIONS, actions: ['scan'] }, (action, values) => scan(values, io))(args, io);
 }
 
 module.exports = { summary: 'Modbus RTU bus tools: scan for units (ids × baud rates × parities, profile auto-probe)', usage, run };

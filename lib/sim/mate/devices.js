@@ -71,6 +71,12 @@ class MateDevice {
     this._live(0x0000, () => this.typeId);
   }
 
+  /** MX and DC: 0x0001 reads 0, 0x0002..0x0004 the three parts of the firmware revision. */
+  _defineFirmwareRegisters() {
+    this._live(0x0001, () => 0);
+    for (let i = 0; i < 3; i++) this._live(0x0002 + i, () => this.firmware[i] || 0);
+  }
+
   _defineSyncRegisters() {
     this._live(0x4004, () => (this.time ? this.time.raw : 0), (v) => this._syncWrite('time', v));
     this._live(0x4005, () => (this.date ? this.date.raw : 0), (v) => this._syncWrite('date', v));
@@ -305,10 +311,7 @@ class MxDevice extends MateDevice {
   _defineRegisters() {
     super._defineRegisters();
     const v = () => this.values();
-    this._live(0x0001, () => 0);
-    this._live(0x0002, () => this.firmware[0] || 0);
-    this._live(0x0003, () => this.firmware[1] || 0);
-    this._live(0x0004, () => this.firmware[2] || 0);
+    this._defineFirmwareRegisters();
     this._live(0x0008, () => v().batteryVoltage * 10);
     this._live(0x000f, () => v().batteryMaxToday * 10);
     this._live(0x0010, () => v().pvVoc * 10);
@@ -722,10 +725,7 @@ class DcDevice extends MateDevice {
   _defineRegisters() {
     super._defineRegisters();
     const v = () => this.values();
-    this._live(0x0001, () => 0);
-    this._live(0x0002, () => this.firmware[0] || 0);
-    this._live(0x0003, () => this.firmware[1] || 0);
-    this._live(0x0004, () => this.firmware[2] || 0);
+    this._defineFirmwareRegisters();
     this._stored(DC_SETTINGS);
     this._live(0x001c, () => this.lifetimeKah, (val) => {
       if (val === 0 || val === 0x00ff) { this.lifetimeKah = 0; return { note: 'lifetime kAh reset' }; }

@@ -1,11 +1,10 @@
 'use strict';
+// "fieldlink simulate mate": an Outback MATE bus (hub, MX, FX, FLEXnet DC) on a pseudo-terminal.
+// One of the three simulator commands; lib/cli/simulate/index.js runs it (see the pattern there).
+const { UsageError } = require('../common');
+const { parseNumber, numberFlag, faultOptions, ptyLink } = require('./flags');
 
-// "fieldlink simulate mate": the MATE-bus simulator on a pseudo-terminal until Ctrl-C.
-// Called by lib/cli/simulate.js, which passes its UsageError / parseNumber / timestamp helpers.
-
-const { parseArgs } = require('node:util');
-
-const MATE_USAGE = `usage: fieldlink simulate mate [options]
+const usage = `usage: fieldlink simulate mate [options]
 
 Simulates the device side of an Outback MATE bus (hub, MX/FLEXmax, FX, FLEXnet DC) on a
 pseudo-terminal that a client opens like a USB adapter. Commands are framed by length and
@@ -17,7 +16,7 @@ transport:
 bus:
   --no-hub                no hub: a single device on port 0 (--devices 0:fx picks which)
   --devices LIST          PORT:TYPE list, TYPE mx, fx or dc (default 1:mx,2:fx,3:dc)
-  --preset capture        the values of the real capture (protocols.md 2.12): status,
+  --preset capture        the values of a real bus capture (docs/protocols/mate.md): status,
                           log pages and register replies come out byte for byte
   --seed N                seed for the weather/load model and the MX log history
   --fault PORT:MODE[:ARG] make a port misbehave (repeatable). MODE: silent, bad-checksum,
@@ -33,13 +32,25 @@ Example:
   fieldlink simulate mate --pty /tmp/mate --preset capture --fault 3:slow:80
 `;
 
+const options = {
+  pty: { type: 'string' },
+  'no-hub': { type: 'boolean' },
+  devices: { type: 'string' },
+  preset: { type: 'string' },
+  seed: { type: 'string' },
+  fault: { type: 'string', multiple: true },
+  silence: { type: 'string' },
+};
+
+// A fault mode's argument: the simulator's option name and its range.
 const FAULT_ARG = {
   slow: ['delayMs', 0, 600000],
   'leading-garbage': ['count', 1, 64],
   'upper-byte': ['upper', 1, 255],
 };
 
-function parseDevices(text, hub, UsageError, parseNumber) {
+/** "1:mx,2:fx" -> [{ port, type }]; without a hub, exactly one device on port 0. */
+function parseDevices(text, hub) {
   const out = [];
   for (const part of String(text).split(',').map((s) => s.trim()).filter(Boolean)) {
     const [p, type, extra] = part.split(':');
@@ -54,20 +65,15 @@ function parseDevices(text, hub, UsageError, parseNumber) {
   return out;
 }
 
-function parseFault(text, FAULT_MODES, UsageError, parseNumber) {
+/** "PORT:MODE[:ARG]" -> { port, mode, opts }; the upper-byte argument may be hex (0x..). */
+function parseFault(text, modes) {
   const [p, mode, arg, extra] = String(text).split(':');
-  if (!FAULT_MODES.includes(mode) || extra != null) {
-    throw new UsageError(`--fault ${text}: expected PORT:MODE[:ARG], MODE one of ${FAULT_MODES.join(', ')}`);
+  if (!modes.includes(mode) || extra != null) {
+    throw new UsageError(`--fault ${text}: expected PORT:MODE[:ARG], MODE one of ${modes.join(', ')}`);
   }
   const port = parseNumber('--fault port', p, 0, 10);
-  const opts = {};
-  if (arg != null && arg !== '') {
-    const spec = FAULT_ARG[mode];
-    if (!spec) throw new UsageError(`--fault ${text}: mode ${mode} takes no argument`);
-    const t = mode === 'upper-byte' && /^0x/i.test(arg) ? String(parseInt(arg, 16)) : arg;
-    opts[spec[0]] = parseNumber(`--fault ${mode} argument`, t, spec[1], spec[2]);
-  }
-  return { port, mode, opts };
+  const hex = (a) => (mode === 'upper-byte' && /^0x/i.test(a) ? String(parseInt(a, 16)) : a);
+  return { port, mode, opts: faultOptions(FAULT_ARG, text, mode, arg, hex) };
 }
 
 function describeCommand(e, hex) {
@@ -90,85 +96,62 @@ function describeCommand(e, hex) {
   return `${who} ${what} ${result}${fault}${note}`;
 }
 
-async function runMate(args, io, { UsageError, parseNumber, timestamp }) {
-  const { MateSimulator, FAULT_MODES, PRESETS, servePty, hex } = require('./index');
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      allowPositionals: false,
-      options: {
-        pty: { type: 'string' },
-        'no-hub': { type: 'boolean' },
-        devices: { type: 'string' },
-        preset: { type: 'string' },
-        seed: { type: 'string' },
-        fault: { type: 'string', multiple: true },
-        silence: { type: 'string' },
-        quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(err.message);
-  }
-  if (values.help) {
-    io.stdout.write(MATE_USAGE);
-    return 0;
-  }
+function create(values) {
+  const { MateSimulator, FAULT_MODES, PRESETS } = require('../../sim/mate');
   const hub = !values['no-hub'];
-  const devices = values.devices != null ? parseDevices(values.devices, hub, UsageError, parseNumber) : undefined;
+  const devices = values.devices != null ? parseDevices(values.devices, hub) : undefined;
   if (values.preset != null && !PRESETS[values.preset]) {
     throw new UsageError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
   }
-  const seed = values.seed != null ? parseNumber('--seed', values.seed, 0, 0xffffffff) : undefined;
-  const silenceMs = values.silence != null ? parseNumber('--silence', values.silence, 0, 60000, false) : undefined;
-  const faults = (values.fault || []).map((f) => parseFault(f, FAULT_MODES, UsageError, parseNumber));
+  const seed = numberFlag(values, 'seed', undefined, 0, 0xffffffff);
+  const silenceMs = numberFlag(values, 'silence', undefined, 0, 60000, false);
+  const faults = (values.fault || []).map((f) => parseFault(f, FAULT_MODES));
 
   const sim = new MateSimulator({ hub, devices, preset: values.preset, seed, silenceMs });
   for (const f of faults) {
-    if (!sim.device(f.port)) throw new UsageError(`--fault: there is no device on port ${f.port}`);
+    if (!sim.device(f.port)) {
+      sim.close();
+      throw new UsageError(`--fault: there is no device on port ${f.port}`);
+    }
     sim.setFault(f.port, f.mode, f.opts);
   }
+  return sim;
+}
 
-  const out = io.stdout;
-  const link = values.pty == null || values.pty === 'auto' || values.pty === '' ? undefined : values.pty;
-  let srv;
-  try {
-    srv = await servePty(sim, { link });
-  } catch (err) {
-    sim.close();
-    throw err;
-  }
+async function serve(sim, values, out, servers) {
+  const { servePty } = require('../../sim/mate');
+  const link = ptyLink(values.pty);
+  const srv = await servePty(sim, { link });
+  servers.push(srv);
   out.write(`fieldlink MATE bus simulator${values.preset ? ` (preset ${values.preset})` : ''}\n`);
   for (const d of sim.devices()) {
     const fault = d.fault ? `  fault ${d.fault.mode}` : '';
     out.write(`  port ${d.port}  ${d.type}${fault}\n`);
   }
   out.write(`pty ${srv.slavePath}${link ? ` (link ${link})` : ''}\n`);
-
-  if (!values.quiet) {
-    sim.on('command', (e) => out.write(`${timestamp()} ${describeCommand(e, hex)}\n`));
-    sim.on('discard', (d) => out.write(`${timestamp()} discarded ${d.bytes.length} byte(s) (${d.reason}): ${hex(d.bytes)}\n`));
-  }
-  sim.on('deviceError', (e) => io.stderr.write(`${timestamp()} ${hex(e.command)}: no reply: ${e.error.message}\n`));
-  return new Promise((resolve) => {
-    const stop = (signal) => {
-      process.removeListener('SIGINT', onInt);
-      process.removeListener('SIGTERM', onTerm);
-      srv.close().catch(() => {}).then(() => {
-        sim.close();
-        if (!values.quiet) out.write(`stopped (${signal})\n`);
-        resolve(0);
-      });
-    };
-    const onInt = () => stop('SIGINT');
-    const onTerm = () => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-    // Only now: the line promises that Ctrl-C (or SIGTERM) stops it cleanly.
-    out.write('press Ctrl-C to stop\n');
-  });
 }
 
-module.exports = { MATE_USAGE, runMate, parseDevices, parseFault, describeCommand };
+function log(sim, line) {
+  const { hex } = require('../../sim/mate');
+  sim.on('command', (e) => line(describeCommand(e, hex)));
+  sim.on('discard', (d) => line(`discarded ${d.bytes.length} byte(s) (${d.reason}): ${hex(d.bytes)}`));
+}
+
+/** Logged even with --quiet: a device that failed to answer is a simulator bug. */
+function warn(sim, line) {
+  const { hex } = require('../../sim/mate');
+  sim.on('deviceError', (e) => line(`${hex(e.command)}: no reply: ${e.error.message}`));
+}
+
+module.exports = {
+  summary: 'Outback MATE bus: hub, MX, FX, FLEXnet DC (pty)',
+  usage,
+  options,
+  create,
+  serve,
+  log,
+  warn,
+  parseDevices,
+  parseFault,
+  describeCommand,
+};
