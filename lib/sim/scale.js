@@ -12,4 +12,11 @@ function clamp(v, lo, hi) {
   return v < lo ? lo : v > hi ? hi : v;
 }
 
-module.exports = { roundScaled, clamp };
+/** A RangeError naming the value unless v is a finite number in lo..hi. */
+function checkNumber(name, v, lo, hi) {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) {
+    throw new RangeError(`${name} must be a number in ${lo}..${hi} (got ${v})`);
+  }
+}
+
+module.exports = { roundScaled, clamp, checkNumber };

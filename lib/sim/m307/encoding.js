@@ -191,7 +191,21 @@ function hashUnit(...ints) {
   return (h >>> 0) / 0x100000000;
 }
 
+/**
+ * The six date/time bytes of a log entry and of the clock reply, from clockFields(): minute,
+ * hour (packHour), day of week, date, month and two-digit year, BCD, at buf[off..off+5].
+ */
+function writeDateTime(buf, off, f) {
+  buf[off] = toBcd(f.minute);
+  buf[off + 1] = packHour(f.hour);
+  buf[off + 2] = toBcd(f.dow);
+  buf[off + 3] = toBcd(f.date);
+  buf[off + 4] = toBcd(f.month);
+  buf[off + 5] = toBcd(((f.year % 100) + 100) % 100);
+}
+
 module.exports = {
+  writeDateTime,
   RECORD_SIZE,
   LOG_RECORD_SIZE,
   LOG_CAPACITY,

@@ -20,6 +20,7 @@ const { PowerSystem } = require('./model');
 const { DEVICE_CLASSES, HubDevice } = require('./devices');
 const { applyPreset, PRESETS } = require('./presets');
 const { Rng } = require('../rng');
+const { Endpoint } = require('../endpoint');
 
 const FAULT_MODES = Object.freeze([
   'silent', // no reply at all
@@ -59,26 +60,19 @@ function checkInt(name, v, lo, hi) {
  * One transport endpoint (a pty, a socket): its own input buffer, resynchronisation and
  * silence timer, and its own pending (slow) replies.
  */
-class MateConnection {
+class MateConnection extends Endpoint {
   constructor(sim, write, opts = {}) {
-    this.sim = sim;
-    this.name = opts.name || 'connection';
+    super(sim, opts.name || 'connection');
     this._write = typeof write === 'function' ? write : () => {};
-    this._buf = Buffer.alloc(0);
     this._dropped = [];
     this._resyncing = false;
     this._timer = null;
     this._pending = new Set();
-    this.closed = false;
   }
 
   /** Feed bytes that arrived from the MATE side. */
   receive(chunk) {
-    if (this.closed) return;
-    const data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-    this.sim.stats.bytesReceived += data.length;
-    if (!data.length) return;
-    this._buf = this._buf.length ? Buffer.concat([this._buf, data]) : Buffer.from(data);
+    if (!this._append(chunk)) return;
     while (this._buf.length >= C.COMMAND_LENGTH) {
       if (C.checksumOk(this._buf, 0, C.COMMAND_LENGTH)) {
         const cmd = Buffer.from(this._buf.subarray(0, C.COMMAND_LENGTH));
