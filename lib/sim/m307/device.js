@@ -1,6 +1,6 @@
 'use strict';
 
-// M307 Temperature Guard simulator (protocols.md §1), written from the protocol notes and
+// M307 Temperature Guard simulator (docs/protocols/m307.md), written from the protocol notes and
 // independently of native/core/m307 so that each side checks the other.
 //
 // The core only consumes bytes: a transport opens a connection with sim.connect(write, opts)

@@ -1,16 +1,16 @@
 'use strict';
 
-// Byte-level helpers for the M307 Temperature Guard simulator (protocols.md §1).
+// Byte-level helpers for the M307 Temperature Guard simulator (docs/protocols/m307.md).
 // Written from the protocol notes only; native/core/m307 is a separate reading of the same
 // notes, so that each side checks the other.
 
-const RECORD_SIZE = 60; // every request and every ordinary reply (§1.1)
-const LOG_RECORD_SIZE = 15; // one log entry (§1.8)
+const RECORD_SIZE = 60; // every request and every ordinary reply (m307.md §2)
+const LOG_RECORD_SIZE = 15; // one log entry (m307.md §9)
 const LOG_CAPACITY = 4000;
 const LOG_END = Buffer.from('THE-END', 'ascii'); // copied into replies, never mutated
-const USER_RECORDS = 6; // records 0..5 (the guide's "four" is a typo, §1.2)
+const USER_RECORDS = 6; // records 0..5 (the guide's "four" is a typo, m307.md §3)
 
-// Command prefixes (bytes 0..2); byte 3 selects the variant (§1.2).
+// Command prefixes (bytes 0..2); byte 3 selects the variant (m307.md §3).
 const PREFIX = Object.freeze({
   status: [0x3f, 0xcd, 0xdc],
   readRecord: [0xaa, 0xbb, 0xcc],
@@ -28,7 +28,7 @@ function hasPrefix(buf, p) {
 
 /**
  * What a 60-byte request asks for: { command, record? }. command is one of COMMAND_NAMES;
- * anything not in the §1.2 table (including records 6..255) is 'unknown'.
+ * anything not in the m307.md §3 table (including records 6..255) is 'unknown'.
  */
 function classify(req) {
   const b3 = req[3];
@@ -52,7 +52,7 @@ function readRecordCommand(n) {
   return [...PREFIX.readRecord, n];
 }
 
-// ---- BCD and the packed hour byte (§1.7) ---------------------------------------------------
+// ---- BCD and the packed hour byte (m307.md §8) --------------------------------------------------
 
 function toBcd(n) {
   if (!Number.isInteger(n) || n < 0 || n > 99) throw new RangeError(`BCD value must be 0..99 (got ${n})`);
@@ -93,7 +93,7 @@ function unpackHour(b) {
   return h % 24;
 }
 
-// ---- device wall clock -----------------------------------------------------------------------
+// ---- device wall clock --------------------------------------------------------------------------
 // The device clock is a plain wall clock with no time zone. It is held as milliseconds whose
 // UTC fields are the device's fields, so host time zones and DST never enter into it.
 
@@ -144,7 +144,7 @@ function parseClock(value) {
   return ms;
 }
 
-// ---- fixed-width ASCII fields (§1.5) ---------------------------------------------------------
+// ---- fixed-width ASCII fields (m307.md §6) ------------------------------------------------------
 
 /** Write str NUL-padded into buf[off .. off+len). */
 function writeAscii(buf, off, len, str) {
@@ -171,7 +171,7 @@ function isNamed(buf, off, len) {
   return false;
 }
 
-// ---- misc ------------------------------------------------------------------------------------
+// ---- misc ---------------------------------------------------------------------------------------
 
 function hex(buf) {
   return Buffer.from(buf).toString('hex').replace(/(..)(?!$)/g, '$1 ').toUpperCase();

@@ -158,7 +158,7 @@ class Inputs {
     this._update(t);
   }
 
-  /** Correction factor (x10, int16) for an input, as in guide §2.7: -2 means -0.2 degrees. */
+  /** Correction factor (x10, int16) for an input, as in docs/protocols/m307.md §6: -2 means -0.2 degrees. */
   setCorrection(input, cf) {
     const info = checkInput(input);
     checkInteger(`${input} correction factor`, cf, -32768, 32767);

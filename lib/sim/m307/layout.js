@@ -10,7 +10,7 @@ const { checkNumber } = require('../scale');
 const { RECORD_SIZE, MINUTE } = E;
 
 // Where each analogue input lives in the status record, record 0, the name records and a log
-// entry (protocols.md §1.3, §1.5, §1.8).
+// entry (docs/protocols/m307.md §4, §6, §9).
 const INPUTS = Object.freeze({
   temp1: { index: 0, kind: 'temp', status: 4, limits: 8, correction: 36, log: 6 },
   temp2: { index: 1, kind: 'temp', status: 9, limits: 14, correction: 38, log: 8 },

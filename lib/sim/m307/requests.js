@@ -136,7 +136,7 @@ class Requests {
       case 'readRecord':
         return { reply: Buffer.from(this._records[record]), detail: null };
       case 'writeRecord': {
-        // Stored as sent: the device validates nothing (§1.2). It answers with what it reads
+        // Stored as sent: the device validates nothing (m307.md §7). It answers with what it reads
         // back from NVM under the READ command.
         const data = Buffer.from(req.subarray(4, RECORD_SIZE));
         const vm = faults['verify-mismatch'];

@@ -1,6 +1,6 @@
 'use strict';
 
-// Byte-level helpers for the Outback MATE bus, written from protocols.md §2.3-2.10 for the
+// Byte-level helpers for the Outback MATE bus, written from docs/protocols/mate.md §4-11 for the
 // device simulator (independently of native/core/mate, so that each side checks the other).
 // Encoders take engineering units (volts, amps, kWh ...) and throw RangeError for values a
 // field cannot hold; decoders are their exact inverse and are used by the simulator's own
@@ -9,7 +9,7 @@
 const COMMAND_LENGTH = 8;
 
 const CMD = Object.freeze({
-  INC: 0x00, // §2.4 [X]: polarity disputed; the simulator never changes a value for it
+  INC: 0x00, // mate.md §5, the sources disagree: polarity disputed; the simulator never changes a value for it
   DEC: 0x01,
   READ: 0x02,
   WRITE: 0x03,
@@ -28,7 +28,7 @@ function hex(buf) {
   return Buffer.from(buf).toString('hex').replace(/(..)(?!$)/g, '$1 ').toUpperCase();
 }
 
-/** §2.3: plain 16-bit sum of buf[start..end) (the 9th bit is never part of it). */
+/** mate.md §4: plain 16-bit sum of buf[start..end) (the 9th bit is never part of it). */
 function checksum(buf, start = 0, end = buf.length) {
   let s = 0;
   for (let i = start; i < end; i++) s += buf[i];
@@ -104,7 +104,7 @@ function int16(u) {
 }
 
 // ---------------------------------------------------------------------------------------
-// MX / FLEXmax status page (§2.8): 13 bytes after byte0 = 03.
+// MX / FLEXmax status page (mate.md §9): 13 bytes after byte0 = 03.
 
 /**
  * encodeMxStatus({ pvCurrent, batteryCurrent, kwh, ah, ahValid, auxMode, auxOn, chargerMode,
@@ -155,7 +155,7 @@ function decodeMxStatus(p) {
 }
 
 // ---------------------------------------------------------------------------------------
-// MX log page (§2.8): 14 bytes after byte0 = 16, bit-packed.
+// MX log page (mate.md §9): 14 bytes after byte0 = 16, bit-packed.
 
 /**
  * encodeLogPage({ peakAmps, batteryMax, kwh, peakPvVoltage, absorbMinutes, floatMinutes, ah,
@@ -164,7 +164,7 @@ function decodeMxStatus(p) {
  * reserved12: byte 12 bits 1..0, which the table does not assign (the capture's day-127 page
  * has 0b10 there); carried so that encodeLogPage(decodeLogPage(b)) gives b back exactly.
  *
- * The exact inverse of the §2.8 table. The table gives byte 11 bits 1..0 to two fields at
+ * The exact inverse of the mate.md §9 table. The table gives byte 11 bits 1..0 to two fields at
  * once (battery-min bits 11..10 and peak-kW bits 7..6), so a page is representable only when
  * those bits agree; otherwise this throws RangeError (see logPageRepresentable()).
  */
@@ -182,7 +182,7 @@ function encodeLogPage(p) {
   const reserved = fit('reserved12', p.reserved12 == null ? 0 : p.reserved12, 1, 0, 3);
   if (((watts >> 6) & 0x03) !== ((vmin >> 10) & 0x03)) {
     throw new RangeError(`peakKw ${p.peakKw} and batteryMin ${p.batteryMin} need different values in byte 11 bits 1..0 `
-      + '(the §2.8 table gives those bits to both fields)');
+      + '(the protocol notes' log page table gives those bits to both fields)');
   }
   const b = Buffer.alloc(14);
   b[0] = amps & 0xff;
@@ -202,7 +202,7 @@ function encodeLogPage(p) {
   return b;
 }
 
-/** The §2.8 table, read literally. */
+/** The mate.md §9 table, read literally. */
 function decodeLogPage(b) {
   if (b.length !== 14) throw new RangeError(`an MX log page has 14 bytes (got ${b.length})`);
   return {
@@ -226,7 +226,7 @@ function logPageRepresentable(peakKw, batteryMin) {
 }
 
 // ---------------------------------------------------------------------------------------
-// FX status page (§2.9): 13 bytes after byte0 = 02.
+// FX status page (mate.md §10): 13 bytes after byte0 = 02.
 
 const FX_MISC_230V = 0x01;
 const FX_MISC_AUX = 0x80;
@@ -284,7 +284,7 @@ function decodeFxStatus(p) {
 }
 
 // ---------------------------------------------------------------------------------------
-// FLEXnet DC status (§2.10): pages 0x0A..0x0F, 13 bytes each, read as one 78-byte block.
+// FLEXnet DC status (mate.md §11): pages 0x0A..0x0F, 13 bytes each, read as one 78-byte block.
 
 const DC_BLOCK_LENGTH = 78;
 const DC_FIRST_PAGE = 0x0a;
@@ -368,7 +368,7 @@ function dcPage(block, page) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Time/date sync registers 0x4004/0x4005 (§2.7) and the battery-temperature mapping.
+// Time/date sync registers 0x4004/0x4005 (mate.md §8) and the battery-temperature mapping.
 
 function encodeTime(hours, minutes, seconds) {
   fit('hours', hours, 1, 0, 31);
@@ -392,7 +392,7 @@ function encodeDate(year, month, day) {
   return (((year - 2000) & 0x7f) << 9) | ((month & 0x0f) << 5) | (day & 0x1f);
 }
 
-/** { year, month, day, valid } with year = 2000 + bits 15..9 (the base is unverified, §2.13). */
+/** { year, month, day, valid } with year = 2000 + bits 15..9 (the base is unverified, mate.md §14). */
 function decodeDate(raw) {
   const year = 2000 + ((raw >> 9) & 0x7f);
   const month = (raw >> 5) & 0x0f;
@@ -402,7 +402,7 @@ function decodeDate(raw) {
   return { raw, year, month, day, valid };
 }
 
-/** §2.7: DC °C from the raw battery temperature relayed by the MATE (approximate). */
+/** mate.md §8: DC °C from the raw battery temperature relayed by the MATE (approximate). */
 function temperatureFromRaw(raw) {
   return Math.round(-0.3576 * raw + 70.1);
 }

@@ -1,16 +1,16 @@
 'use strict';
 
-// The device side of an Outback MATE bus (protocols.md §2), in plain JavaScript, written from
+// The device side of an Outback MATE bus (docs/protocols/mate.md), in plain JavaScript, written from
 // the protocol notes independently of native/core/mate so that each side checks the other.
 //
 // A MateSimulator holds a hub on port 0 and devices on ports 1..10 (or one device on port 0
 // without a hub). A transport opens a connection with sim.connect(write) and feeds it what
 // arrived; each connection frames commands on its own:
 //   * a pty cannot carry the 9th bit (parity), so a command is recognised by its fixed length
-//     (8 bytes) and its checksum (§2.3). When the 8 bytes at the front do not check, one byte
+//     (8 bytes) and its checksum (mate.md §4). When the 8 bytes at the front do not check, one byte
 //     is dropped and the next 8 are tried (resynchronisation); a silence of `silenceMs`
 //     (default 20 ms, pymate's end-of-packet silence) drops whatever partial input is left.
-//   * a command with a bad checksum is never answered (§2.13 presumes silence).
+//   * a command with a bad checksum is never answered (mate.md §14 presumes silence).
 // Every decoded command is answered (or not) by the device on its port and reported as a
 // 'command' event; empty ports never answer.
 
@@ -27,7 +27,7 @@ const FAULT_MODES = Object.freeze([
   'bad-checksum', // the reply's checksum is wrong
   'leading-garbage', // junk bytes, then the correct reply
   'slow', // the correct reply after opts.delayMs
-  'invalid-command', // byte0 with bit 7 set (the "invalid command" error of §2.3)
+  'invalid-command', // byte0 with bit 7 set (the "invalid command" error of mate.md §4)
   'upper-byte', // a READ of register 0 answers 0x11xx (FlexMax, pymate issue #23)
 ]);
 
@@ -166,7 +166,7 @@ class MateConnection extends Endpoint {
  *   hub = true,            // a hub on port 0; false: a single device on port 0
  *   devices,               // [{ port, type: 'mx'|'fx'|'dc', ...device options }]
  *                          //   default: MX on 1, FX (230 V) on 2, FLEXnet DC on 3 (no hub: MX on 0)
- *   preset,                // 'capture': the values of the §2.12 capture (byte-exact replies)
+ *   preset,                // 'capture': the values of the capture (mate.md §13) (byte-exact replies)
  *   seed = 1,              // model weather/load and the MX log history; garbage bytes
  *   now = Date.now,        // clock (ms or Date) for the day/night model
  *   utcOffsetMinutes,      // local time of the model (default: the host's)

@@ -1,7 +1,7 @@
 'use strict';
 
 // The simulated devices behind a MATE: hub, MX/FLEXmax charge controller, FX inverter and
-// FLEXnet DC battery monitor (protocols.md §2.5-2.10). Each one answers a decoded command
+// FLEXnet DC battery monitor (docs/protocols/mate.md §6-11). Each one answers a decoded command
 // with { byte0, payload, note } or { silent: true, note }; framing, checksums, faults and
 // transports live in device.js (MateSimulator).
 //
@@ -175,7 +175,7 @@ class MateDevice {
         return {
           byte0: this.typeId === C.DEVICE_TYPE.hub ? 0x00 : cmd.type,
           value: r.value,
-          note: `${cmd.type === C.CMD.INC ? 'inc' : 'dec'} (type ${cmd.type}) not applied: polarity disputed (§2.4); answered the value unchanged`,
+          note: `${cmd.type === C.CMD.INC ? 'inc' : 'dec'} (type ${cmd.type}) not applied: polarity disputed; answered the value unchanged`,
         };
       }
       case C.CMD.STATUS: {
@@ -348,7 +348,7 @@ class MxDevice extends MateDevice {
     this._defineSyncRegisters();
   }
 
-  /** §2.4 [C-cap]: the MX echoed only the low byte of the time write. */
+  /** Confirmed on the capture (mate.md §5): the MX echoed only the low byte of the time write. */
   _syncEcho(kind, v) {
     return kind === 'time' ? v & 0x00ff : v;
   }
@@ -390,7 +390,7 @@ class MxDevice extends MateDevice {
       floatMinutes: Math.min(4095, s.floatMinutes),
       ah: Math.min(16383, Math.round(s.chargeAh)),
       batteryMin,
-      // the §2.8 table shares byte 11 bits 1..0 between battery-min and peak-kW: keep them equal
+      // the MX log page table (mate.md §9) shares byte 11 bits 1..0 between battery-min and peak-kW: keep them equal
       peakKw: snapPeakWatts(Math.round(s.peakWatts), vminBits) / 1000,
       day: d,
       reserved12: 0,
@@ -718,7 +718,7 @@ class DcDevice extends MateDevice {
     else this._resetMin = now;
     const key = which === 'max' ? 'batteryMaxToday' : 'batteryMinToday';
     if (key in this.fixed) this.fixed[key] = this.values().batteryVoltage;
-    // [C-cap] writing 00FF to 00EB was answered 00FE; the same is assumed for 00EC
+    // On the capture, writing 00FF to 00EB was answered 00FE; the same is assumed for 00EC
     return { echo: val === 0x00ff ? 0x00fe : val, note: `battery ${which} today reset` };
   }
 
@@ -731,7 +731,7 @@ class DcDevice extends MateDevice {
       if (val === 0 || val === 0x00ff) { this.lifetimeKah = 0; return { note: 'lifetime kAh reset' }; }
       return { note: 'only 0 or 0x00FF resets; ignored' };
     });
-    // shunt charged / removed, today: kWh x100 and Ah (§2.10, [G] from the capture)
+    // shunt charged / removed, today: kWh x100 and Ah (mate.md §11, read off the capture)
     const pos = (x) => Math.max(0, x);
     const neg = (x) => Math.max(0, -x);
     this._live(0x0024, () => pos(v().shuntAKwh) * 100);

@@ -1,6 +1,6 @@
 'use strict';
 
-// Outback MATE bus device simulator: hub, MX/FLEXmax, FX and FLEXnet DC (protocols.md §2).
+// Outback MATE bus device simulator: hub, MX/FLEXmax, FX and FLEXnet DC (docs/protocols/mate.md).
 // device.js: the simulator and its framing; devices.js: what each device answers;
 // model.js: the day/night PV/battery/load model; codec.js: bytes; presets.js: the capture.
 

@@ -3,9 +3,9 @@
 // Presets: fixed device values that make the simulator answer like a known system.
 //
 // 'capture': the MATE + hub + MX (port 1) + FX 230 V (port 2) + FLEXnet DC (port 3) of the
-// real bus capture in protocols.md §2.12. With it the status replies, the MX log pages for
-// day 0 and day 127, the sync replies and the register reads of §2.12 come out byte for byte.
-// The values were read off the §2.12 reply bytes with the field tables of §2.8-2.10.
+// real bus capture in docs/protocols/mate.md §13. With it the status replies, the MX log pages for
+// day 0 and day 127, the sync replies and the register reads of that section come out byte for byte.
+// The values were read off its reply bytes with the field tables of mate.md §9-11.
 
 const CAPTURE = Object.freeze({
   mx: {

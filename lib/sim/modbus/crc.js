@@ -1,6 +1,6 @@
 'use strict';
 
-// CRC-16/MODBUS, written from protocols.md §3.2 (independently of native/core):
+// CRC-16/MODBUS, written from docs/protocols/modbus.md §3 (independently of native/core):
 // init 0xFFFF, reflected polynomial 0xA001, no final XOR, sent low byte first.
 // A whole valid frame (data + its CRC) checks to 0.
 

@@ -22,7 +22,7 @@ const FAULT_MODES = Object.freeze([
 //                     reply flips, somewhere after the address and function bytes, so the
 //                     frame is still recognisably this unit's but its CRC fails
 //   ascii-autoreport  the unit was left in the XY-MD02 "ordinary protocol" auto-report mode
-//                     (protocols.md §3.7): it ignores Modbus and, every opts.intervalMs
+//                     (docs/protocols/modbus.md §8): it ignores Modbus and, every opts.intervalMs
 //                     (default 1000, the manual's HZ:1), sends a line such as
 //                     "27.4℃,67.7%\r\n" unsolicited to every client at its baud rate.
 //                     opts.encoding: 'utf-8' (default; ℃ is U+2103 = E2 84 83) or 'gb2312'

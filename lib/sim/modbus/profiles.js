@@ -1,6 +1,6 @@
 'use strict';
 
-// Register maps of the simulated sensors, restated from protocols.md §3.4-3.6.
+// Register maps of the simulated sensors, restated from docs/protocols/modbus.md §5-7.
 //
 // Each profile says, per table, which register holds which quantity:
 //   input   registers are read with function 0x04,
@@ -11,7 +11,7 @@
 //   temperatureCorrection, humidityCorrection signed, x correctionScale, added to the
 //                                             reported value at once
 //
-// Baud register conventions (protocols.md §3.5):
+// Baud register conventions (docs/protocols/modbus.md §6):
 //   'raw'  the register holds the rate itself (9600)
 //   'code' the register holds an index into profile.baud.rates (0 = rates[0], ...)
 
@@ -43,7 +43,7 @@ const PROFILES = Object.freeze({
     input: Object.freeze({ 0x0001: 'temperature', 0x0002: 'humidity' }),
     holding: XY_MD02_HOLDING,
     valueScale: 100,
-    // Unknown for this firmware; kept at x10 like the x10 firmware (protocols.md gives no data).
+    // Unknown for this firmware; kept at x10 like the x10 firmware (the protocol notes give no data).
     correctionScale: 10,
     correctionLimit: 10,
     addressRange: Object.freeze([1, 247]),

@@ -1,6 +1,6 @@
 'use strict';
 
-// Modbus RTU slave simulator for RS485 temperature/humidity sensors (protocols.md §3).
+// Modbus RTU slave simulator for RS485 temperature/humidity sensors (docs/protocols/modbus.md).
 // Written from the protocol notes, independently of native/core, so that each side checks the
 // other. The core only consumes bytes: a transport opens a port with sim.connect(reply) and
 // feeds it whatever arrived; replies go back through that port's reply(buf).
