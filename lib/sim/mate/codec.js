@@ -182,7 +182,7 @@ function encodeLogPage(p) {
   const reserved = fit('reserved12', p.reserved12 == null ? 0 : p.reserved12, 1, 0, 3);
   if (((watts >> 6) & 0x03) !== ((vmin >> 10) & 0x03)) {
     throw new RangeError(`peakKw ${p.peakKw} and batteryMin ${p.batteryMin} need different values in byte 11 bits 1..0 `
-      + '(the protocol notes' log page table gives those bits to both fields)');
+      + '(the log page table of the protocol notes gives those bits to both fields)');
   }
   const b = Buffer.alloc(14);
   b[0] = amps & 0xff;
