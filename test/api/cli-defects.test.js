@@ -163,3 +163,120 @@ describe('CLI defects (issue 13)', function () {
     }
   });
 });
+
+// Issue 12: the three simulator commands follow one pattern (lib/cli/simulate/), the device
+// commands share their action parsing and exports (lib/cli/common.js), defaults come from
+// lib/defaults.js.
+describe('CLI: one pattern for the simulators and the device commands (issue 12)', function () {
+  this.timeout(30000);
+
+  /** Starts `fieldlink simulate ...`, resolves with its banner once it is ready, then stops it with SIGINT. */
+  function simulate(args) {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, 'simulate', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      let banner = null;
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (banner == null && stdout.includes('press Ctrl-C to stop')) {
+          banner = stdout;
+          child.kill('SIGINT');
+        }
+      });
+      child.stderr.on('data', (d) => { stderr += d; });
+      child.on('error', reject);
+      child.on('exit', (code) => resolve({ code, banner, stdout, stderr }));
+    });
+  }
+
+  for (const family of ['modbus', 'm307', 'mate']) {
+    it(`simulate ${family}: --help, an unknown flag and a stray argument are handled the same way`, async function () {
+      const help = await cli(['simulate', family, '--help']);
+      assert.strictEqual(help.code, 0, help.stderr);
+      assert.match(help.stdout, new RegExp(`^usage: fieldlink simulate ${family} \\[options\\]`));
+      assert.match(help.stdout, /-q, --quiet/);
+      const bad = await cli(['simulate', family, '--no-such-flag']);
+      assert.strictEqual(bad.code, 2);
+      assert.match(bad.stderr, new RegExp(`^fieldlink simulate ${family}: .*no-such-flag`));
+      const stray = await cli(['simulate', family, 'extra']);
+      assert.strictEqual(stray.code, 2);
+      assert.match(stray.stderr, new RegExp(`^fieldlink simulate ${family}: .*extra`));
+    });
+  }
+
+  it('simulate modbus takes a negative --temperature, prints the unit and stops cleanly on SIGINT', async function () {
+    const r = await simulate(['modbus', '--tcp', '0', '--temperature', '-5', '--no-drift']);
+    assert.match(r.banner || '', /unit 1 {2}xy-md02 {2}-5\.0 C/, r.stdout + r.stderr);
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.match(r.stdout, /stopped \(SIGINT\)/);
+  });
+
+  it('simulate mate --fault PORT:upper-byte:0xNN takes a hex argument; a fault on a missing port is a usage error', async function () {
+    const r = await simulate(['mate', '--fault', '1:upper-byte:0x80']);
+    assert.match(r.banner || '', /port 1 {2}mx {2}fault upper-byte/, r.stdout + r.stderr);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const none = await cli(['simulate', 'mate', '--fault', '7:silent']);
+    assert.strictEqual(none.code, 2);
+    assert.match(none.stderr, /there is no device on port 7/);
+  });
+
+  it('simulate m307: --fault refuse-second with --multi-client is refused; the banner names the faults', async function () {
+    const clash = await cli(['simulate', 'm307', '--port', '0', '--multi-client', '--fault', 'refuse-second']);
+    assert.strictEqual(clash.code, 2);
+    assert.match(clash.stderr, /contradicts --multi-client/);
+    const r = await simulate(['m307', '--port', '0', '--records', '10', '--fault', 'split:5']);
+    assert.match(r.banner || '', /faults: .*split/, r.stdout + r.stderr);
+    assert.strictEqual(r.code, 0, r.stderr);
+  });
+
+  describe('m307 and mate exports', function () {
+    let sim;
+    let srv;
+    before(async function () {
+      sim = new M307Simulator({ logRecords: 25, drift: false });
+      srv = await serveTcp(sim, { port: 0 });
+    });
+    after(async function () {
+      await srv.close();
+      sim.close();
+    });
+
+    it('m307 log --format json --out FILE writes the records and says how many on stderr', async function () {
+      const out = path.join(tmp, 'log.json');
+      const r = await cli(['m307', 'log', '--host', '127.0.0.1', '--port', String(srv.port), '--format', 'json', '--out', out]);
+      assert.strictEqual(r.code, 0, r.stderr);
+      assert.strictEqual(r.stdout, '');
+      assert.match(r.stderr, new RegExp(`25 records written to ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      const recs = JSON.parse(fs.readFileSync(out, 'utf8'));
+      assert.strictEqual(recs.length, 25);
+      assert.ok('temp1' in recs[0]);
+    });
+
+    it('an unknown --format and an unknown action are usage errors (exit 2) with the command\'s usage', async function () {
+      const fmt = await cli(['m307', 'log', '--host', '127.0.0.1', '--port', String(srv.port), '--format', 'xml']);
+      assert.strictEqual(fmt.code, 2);
+      assert.match(fmt.stderr, /--format must be csv or json\n\nusage: fieldlink m307/);
+      for (const cmd of ['m307', 'mate', 'modbus']) {
+        const r = await cli([cmd, 'bogus']);
+        assert.strictEqual(r.code, 2, `${cmd}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`^unknown or missing action "bogus"\\n\\nusage: fieldlink ${cmd}`));
+      }
+    });
+  });
+
+  it('the defaults the help texts state are those of lib/defaults.js', async function () {
+    const DEFAULTS = require('../../lib/defaults');
+    const m307 = await cli(['help', 'm307']);
+    assert.match(m307.stdout, new RegExp(`--port PORT .*\\(default ${DEFAULTS.m307.port}\\)`));
+    assert.match(m307.stdout, new RegExp(`--timeout MS .*\\(default ${DEFAULTS.m307.timeout}\\)`));
+    const mate = await cli(['help', 'mate']);
+    assert.match(mate.stdout, new RegExp(`--timeout MS .*\\(default ${DEFAULTS.mate.timeout}\\)`));
+    assert.match(mate.stdout, new RegExp(`--parity-mode MODE .*\\(default ${DEFAULTS.mate.parityMode}\\)`));
+    const doctor = await cli(['help', 'doctor']);
+    assert.match(doctor.stdout, new RegExp(`--baud B .*\\(default ${DEFAULTS.modbus.baudRate}\\)`));
+    assert.match(doctor.stdout, new RegExp(`--timeout MS .*\\(default ${DEFAULTS.modbus.timeout}\\)`));
+    const sim = await cli(['simulate', 'm307', '--help']);
+    assert.match(sim.stdout, new RegExp(`--port PORT .*\\(default ${DEFAULTS.m307.port};`));
+  });
+});

@@ -1,7 +1,7 @@
 'use strict';
 
 // The M307 Temperature Guard simulator, checked over real TCP sockets with raw bytes.
-// Expected bytes are literals written from protocols.md §1 (the §1.10 vectors among them),
+// Expected bytes are literals written from docs/protocols/m307.md (the §11 vectors among them),
 // or decoded here with a small BCD / packed-hour decoder of the test's own.
 
 const assert = require('node:assert');
@@ -116,7 +116,7 @@ class Client {
   }
 }
 
-// ---- an independent decoder for timestamps (protocols.md §1.7) ------------------------------
+// ---- an independent decoder for timestamps (docs/protocols/m307.md §8) --------------------------
 
 function bcd(b) {
   const hi = b >> 4;
@@ -180,7 +180,7 @@ describe('M307 Temperature Guard simulator (lib/sim/m307)', function () {
   const VECTORS = { temp1: 30.5, temp2: 'no-sensor', internal: 'open', humidity: 54.6 };
 
   describe('read status (3F CD DC 00)', () => {
-    it('answers the protocols.md §1.10 vectors byte for byte', async () => {
+    it('answers the m307.md §11 vectors byte for byte', async () => {
       const { client } = await start({ readings: VECTORS, battery: 2.41 });
       assert.strictEqual(hex(await client.transact(STATUS)),
         '3F CD DC 00 01 31 00 00 00 03 E8 00 00 00 03 E7 00 00 00 02 22 00 00 00 '
@@ -298,7 +298,7 @@ describe('M307 Temperature Guard simulator (lib/sim/m307)', function () {
       assert.strictEqual(hex(await client.transact(writeRecord(4, rec4))), `AA BB CC 04 ${Array(56).fill('FF').join(' ')}`);
     });
 
-    it('calibration (guide §2.7): CF -2 is stored as FF FE at offset 36 and applied to sensor 1', async () => {
+    it('calibration (m307.md §6): CF -2 is stored as FF FE at offset 36 and applied to sensor 1', async () => {
       const { client } = await start({ readings: { temp1: 32.7, temp2: 'open', internal: 22.3, humidity: 54.6 } });
       assert.strictEqual(hex((await client.transact(STATUS)).subarray(4, 6)), '01 47'); // 32.7
       const rec = await client.transact(readRecord(0));

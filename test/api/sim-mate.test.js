@@ -1,9 +1,9 @@
 'use strict';
 
 // The Outback MATE-bus device simulator (lib/sim/mate), driven with raw command bytes.
-// Expected frames are literals from protocols.md §2.12 (the real capture) or built here with
+// Expected frames are literals from docs/protocols/mate.md §13 (the real capture) or built here with
 // this file's own checksum and decoders (not the simulator's codec), so the simulator is
-// checked against a second reading of §2.3-2.10.
+// checked against a second reading of mate.md §4-11.
 
 const assert = require('node:assert');
 const fs = require('node:fs');
@@ -24,7 +24,7 @@ function bytes(h) {
 function hex(buf) {
   return Buffer.from(buf).toString('hex').replace(/(..)(?!$)/g, '$1 ').toUpperCase();
 }
-/** §2.3, written again here: 16-bit sum of every byte, big-endian. */
+/** mate.md §4, written again here: 16-bit sum of every byte, big-endian. */
 function sum16(buf) {
   let s = 0;
   for (const b of buf) s += b;
@@ -49,7 +49,7 @@ function checksumOk(buf) {
   return buf.length >= 3 && sum16(buf.subarray(0, buf.length - 2)) === buf.readUInt16BE(buf.length - 2);
 }
 
-// This file's own decoders (§2.8-2.10 tables), independent of lib/sim/mate/codec.js.
+// This file's own decoders (mate.md §9-11 tables), independent of lib/sim/mate/codec.js.
 function ownLog(b) {
   return {
     peakAmps: (b[0] | ((b[1] & 3) << 8)) / 10,
@@ -130,7 +130,7 @@ describe('Outback MATE bus simulator (lib/sim/mate)', function () {
     for (const s of sims.splice(0)) s.close();
   });
 
-  describe('the §2.12 capture vectors (preset "capture")', () => {
+  describe('the capture vectors of mate.md §13 (preset "capture")', () => {
     let sim;
     let wire;
     beforeEach(() => ({ sim, wire } = make({ preset: 'capture' })));
@@ -373,7 +373,7 @@ describe('Outback MATE bus simulator (lib/sim/mate)', function () {
       assert.ok(raw > 100 && raw < 180, `raw ${raw}`);
       assert.strictEqual(wire.ask(cmd(2, 3, 0x4001, raw)), reply(0x03, 0, raw));
       assert.strictEqual(wire.ask(cmd(3, 3, 0x4001, 0x9a)), reply(0x03, 0, 0x9a));
-      assert.strictEqual(wire.ask(cmd(3, 2, 0x00f0)), reply(0x02, 0, 15)); // raw 154 -> 15 °C (§2.7)
+      assert.strictEqual(wire.ask(cmd(3, 2, 0x00f0)), reply(0x02, 0, 15)); // raw 154 -> 15 °C (mate.md §8)
       assert.strictEqual(wire.ask(cmd(2, 2, 0x0032)), reply(0x02, 0, raw));
       assert.deepStrictEqual(temps, [['fx', raw], ['dc', 0x9a]]);
     });
@@ -637,7 +637,7 @@ describe('Outback MATE bus simulator (lib/sim/mate)', function () {
       assert.strictEqual(hex(today), hex(yesterday));
     });
 
-    it('encodeLogPage is the inverse of the §2.8 table', () => {
+    it('encodeLogPage is the inverse of the mate.md §9 table', () => {
       // the capture pages, decoded by this file's decoder, encode back to the same bytes
       const today = bytes('9F 39 64 01 55 00 00 00 59 C0 38 10 5C 00');
       assert.deepStrictEqual(ownLog(today), {

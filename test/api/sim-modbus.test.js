@@ -1,7 +1,7 @@
 'use strict';
 
 // The Modbus RTU slave simulator, checked over real TCP sockets with raw bytes.
-// Expected frames are literals: from protocols.md §3.8, or computed with a separate
+// Expected frames are literals: from docs/protocols/modbus.md §9, or computed with a separate
 // bit-by-bit CRC (not the simulator's table) and written here by hand.
 
 const assert = require('node:assert');
@@ -108,7 +108,7 @@ describe('Modbus RTU slave simulator (lib/sim/modbus)', function () {
       ['01 04 00 02 00 01', '90 0A'],
       ['01 04 00 01 00 02', '20 0B'],
       ['01 04 02 01 31', '79 74'],
-      ['01 04 02 02 22', '38 49'], // the manual's D1 BA is wrong (protocols.md §3.8)
+      ['01 04 02 02 22', '38 49'], // the manual's D1 BA is wrong (modbus.md §9)
       ['01 04 04 01 31 02 22', '2A CE'],
       ['01 03 01 01 00 01', 'D4 36'],
       ['01 03 02 00 01', '79 84'],
@@ -141,7 +141,7 @@ describe('Modbus RTU slave simulator (lib/sim/modbus)', function () {
   });
 
   describe('reads (XY-MD02 at 30.5 C / 54.6 %RH, drift off)', () => {
-    it('answers the protocols.md §3.8 read vectors byte for byte', async () => {
+    it('answers the modbus.md §9 read vectors byte for byte', async () => {
       const { client } = await start(md02());
       assert.strictEqual(await client.transact('01 04 00 01 00 02 20 0B'), '01 04 04 01 31 02 22 2A CE');
       assert.strictEqual(await client.transact('01 04 00 01 00 01 60 0A'), '01 04 02 01 31 79 74');
@@ -163,7 +163,7 @@ describe('Modbus RTU slave simulator (lib/sim/modbus)', function () {
       assert.ok(crcOk(r));
     });
 
-    it('x100 firmware reports 0x0BEA / 0x1554 (vectors from protocols.md §3.8)', async () => {
+    it('x100 firmware reports 0x0BEA / 0x1554 (vectors from modbus.md §9)', async () => {
       const { client } = await start({
         units: [{ address: 1, profile: 'xy-md02-x100', temperature: 30.5, humidity: 54.6, drift: false }],
       });
