@@ -21,7 +21,6 @@ class M307Port extends Endpoint {
     this._queue = [];
     this._busy = false;
     this._timers = new Set();
-    this._partialTimer = null;
   }
 
   /** Feed bytes that arrived on this connection. */
@@ -36,17 +35,13 @@ class M307Port extends Endpoint {
   }
 
   _armPartialTimer() {
-    if (this._partialTimer) { clearTimeout(this._partialTimer); this._partialTimer = null; }
-    const ms = this.sim.partialTimeoutMs;
-    if (!this._buf.length || !(ms > 0)) return;
-    this._partialTimer = setTimeout(() => {
-      this._partialTimer = null;
-      if (this.closed || !this._buf.length) return;
+    this._armSilence(this._buf.length ? this.sim.partialTimeoutMs : 0, () => {
+      if (!this._buf.length) return;
       const dropped = Buffer.from(this._buf);
       this._buf = Buffer.alloc(0);
       this.sim.stats.bytesDiscarded += dropped.length;
       this.sim.emit('discard', { port: this.name, bytes: dropped, reason: 'incomplete request' });
-    }, ms);
+    });
   }
 
   _pump() {
@@ -117,14 +112,10 @@ class M307Port extends Endpoint {
 
   /** Stop: pending replies and buffered input are dropped. */
   close() {
-    if (this.closed) return;
-    this.closed = true;
+    if (!this._end()) return;
     for (const h of this._timers) clearTimeout(h);
     this._timers.clear();
-    if (this._partialTimer) clearTimeout(this._partialTimer);
-    this._partialTimer = null;
     this._queue = [];
-    this._buf = Buffer.alloc(0);
     this.sim._ports.delete(this);
     this.sim.emit('disconnect', { port: this.name });
   }

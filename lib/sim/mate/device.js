@@ -66,7 +66,6 @@ class MateConnection extends Endpoint {
     this._write = typeof write === 'function' ? write : () => {};
     this._dropped = [];
     this._resyncing = false;
-    this._timer = null;
     this._pending = new Set();
   }
 
@@ -114,19 +113,14 @@ class MateConnection extends Endpoint {
   }
 
   _arm() {
-    if (this._timer) { clearTimeout(this._timer); this._timer = null; }
-    if (!this._buf.length && !this._dropped.length) return;
-    const ms = this.sim.silenceMs;
-    if (!(ms > 0)) return;
-    this._timer = setTimeout(() => {
-      this._timer = null;
+    const waiting = this._buf.length || this._dropped.length;
+    this._armSilence(waiting ? this.sim.silenceMs : 0, () => {
       const reason = this._resyncing ? 'checksum' : 'incomplete';
       this._dropped.push(...this._buf);
       this._buf = Buffer.alloc(0);
       this._resyncing = false;
       this._flushDropped(reason);
-    }, ms);
-    this._timer.unref?.();
+    });
   }
 
   _send(bytes, delayMs) {
@@ -151,12 +145,9 @@ class MateConnection extends Endpoint {
 
   /** Stop: drop buffered input and replies not sent yet. */
   close() {
-    if (this.closed) return;
-    this.closed = true;
-    if (this._timer) clearTimeout(this._timer);
+    if (!this._end()) return;
     for (const h of this._pending) clearTimeout(h);
     this._pending.clear();
-    this._buf = Buffer.alloc(0);
     this.sim._conns.delete(this);
   }
 }

@@ -15,7 +15,6 @@ class SimPort extends Endpoint {
   constructor(sim, reply, opts = {}) {
     super(sim, opts.name || 'port');
     this._reply = typeof reply === 'function' ? reply : () => {};
-    this._gapTimer = null;
     this._pending = new Set();
     // Optional: the line speed the client of this port uses right now (a pty knows it). Units
     // at another rate do not hear it, and their auto-report does not reach it.
@@ -54,14 +53,9 @@ class SimPort extends Endpoint {
   }
 
   _armGapTimer() {
-    if (this._gapTimer) { clearTimeout(this._gapTimer); this._gapTimer = null; }
-    const gap = this.sim.frameGapMs;
-    if (!this._buf.length || !(gap > 0)) return;
-    this._gapTimer = setTimeout(() => {
-      this._gapTimer = null;
+    this._armSilence(this._buf.length ? this.sim.frameGapMs : 0, () => {
       if (this._buf.length) this._discard(this._buf.length, 'silence');
-    }, gap);
-    this._gapTimer.unref?.();
+    });
   }
 
   _send(bytes, delayMs, info) {
@@ -85,12 +79,9 @@ class SimPort extends Endpoint {
 
   /** Stop: drop buffered input and replies not sent yet. */
   close() {
-    if (this.closed) return;
-    this.closed = true;
-    if (this._gapTimer) clearTimeout(this._gapTimer);
+    if (!this._end()) return;
     for (const h of this._pending) { clearTimeout(h); clearImmediate(h); }
     this._pending.clear();
-    this._buf = Buffer.alloc(0);
     this.sim._ports.delete(this);
   }
 }
