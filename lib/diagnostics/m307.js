@@ -112,7 +112,7 @@ async function testM307(host, options = {}) {
   if (typeof host !== 'string' || host.length === 0) v.fail('host', 'a host name or IP address', host, 'EINVAL');
   const o = v.plainObject('options', options);
   v.knownKeys('options', o, ['port', 'timeout', 'graceMs']);
-  const port = o.port ?? 10001;
+  const port = o.port ?? require('../defaults').m307.port;
   const timeout = o.timeout ?? 3000;
   const graceMs = o.graceMs ?? 150;
   v.integer('port', port, 1, 65535);

@@ -73,7 +73,7 @@ async function probeProfile(bus, address, options = {}) {
       } catch (err) {
         throwIfAborted(signal);
         if (!err || !['DeviceError', 'TimeoutError', 'ProtocolError'].includes(err.name)) throw err;
-        addressCheck = err.code === 'EEXCEPTION' ? `register 0x${reg.toString(16).padStart(4, '0')} refused (${err.exceptionName})` : `no reply (${err.code})`;
+        addressCheck = err.code === 'EREJECTED' ? `register 0x${reg.toString(16).padStart(4, '0')} refused (${err.exceptionName})` : `no reply (${err.code})`;
         score -= 1;
       }
     }
@@ -223,7 +223,7 @@ async function probeUnit(bus, address, profile, register, signal) {
       return { address, answer: 'reply', registers };
     } catch (err) {
       throwIfAborted(signal);
-      if (err && err.code === 'EEXCEPTION') return { address, answer: 'exception', exception: err.exceptionCode, exceptionName: err.exceptionName };
+      if (err && err.code === 'EREJECTED') return { address, answer: 'exception', exception: err.exceptionCode, exceptionName: err.exceptionName };
       if (err && err.name === 'TimeoutError') return null;
       if (err && err.name === 'ProtocolError') continue;
       throw err;

@@ -218,7 +218,21 @@ std::string num(double v) {
   return buf;
 }
 
+constexpr ControlValue kOffSearchOn[] = {{"off", 0}, {"search", 1}, {"on", 2}};
+constexpr ControlValue kDropUse[] = {{"drop", 0}, {"use", 1}};
+constexpr ControlValue kOffAutoOn[] = {{"off", 0}, {"auto", 1}, {"on", 2}};
+
+constexpr FxControl kFxControls[] = {
+    {"inverter", "inverterControl", kOffSearchOn},
+    {"acIn", "acInControl", kDropUse},
+    {"charger", "chargerControl", kOffAutoOn},
+    {"aux", "auxControl", kOffAutoOn},
+    {"eq", "eqControl", kOffAutoOn},
+};
+
 }  // namespace
+
+std::span<const FxControl> fxControls() { return kFxControls; }
 
 std::span<const RegisterSpec> registerTable(uint8_t deviceType) {
   switch (deviceType) {
