@@ -118,7 +118,7 @@ function checkOptions(target, options) {
     probeBaudRates: o.probeBaudRates ?? PROBE_BAUD_RATES,
     probeParities: o.probeParities ?? PARITIES,
     sweepAll: o.sweepAll ?? false,
-    serialDriver: o.serialDriver ?? 'auto',
+    serialDriver: o.serialDriver ?? defaults.serialDriver,
     signal: v.abortSignal('signal', o.signal),
     onProgress: o.onProgress ?? null,
     listPorts: o.listPorts ?? null,

@@ -5,6 +5,7 @@
 const { ModbusBus } = require('../modbus/bus');
 const { profiles: BUILT_IN, resolveProfile } = require('../modbus/profiles');
 const v = require('../validate');
+const defaults = require('../defaults').modbus;
 const { abortSignal, throwIfAborted } = v;
 const { isPseudoTerminal, isTcp } = require('./port');
 
@@ -130,8 +131,8 @@ async function scanModbus(path, options = {}) {
     'profileProbe', 'stopAfter', 'signal', 'onProgress', 'open', 'serialDriver']);
   const tcp = isTcp(path);
   const units = parseUnits(o.units ?? '1-247');
-  const baudRates = o.baudRates ?? [9600];
-  const parities = o.parities ?? ['none'];
+  const baudRates = o.baudRates ?? [defaults.baudRate];
+  const parities = o.parities ?? [defaults.parity];
   if (!Array.isArray(baudRates) || baudRates.length === 0) v.fail('baudRates', 'a non-empty array of baud rates', baudRates, 'EINVAL');
   baudRates.forEach((b, i) => v.integer(`baudRates[${i}]`, b, 300, 4000000));
   if (!Array.isArray(parities) || parities.length === 0) v.fail('parities', "a non-empty array of 'none', 'even', 'odd'", parities, 'EINVAL');
@@ -165,7 +166,7 @@ async function scanModbus(path, options = {}) {
   try {
     for (const { baudRate, parity } of combos) {
       throwIfAborted(signal);
-      const opts = { timeout, retries: 0, offlineAfter: 0, serialDriver: o.serialDriver ?? 'auto' };
+      const opts = { timeout, retries: 0, offlineAfter: 0, serialDriver: o.serialDriver ?? defaults.serialDriver };
       if (baudRate !== null) Object.assign(opts, { baudRate, parity });
       try {
         bus = await open(path, opts);
