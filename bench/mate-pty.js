@@ -3,10 +3,12 @@
 // talking to the same independent emulator (bench/mate_emulator.py, Python standard library
 // only, written from the protocol facts rather than from our codecs or lib/sim).
 //
-//   node bench/mate-pty.js [--polls 3000] [--rounds 3] [--gap auto|<ms>]
+//   node bench/mate-pty.js [--polls 3000] [--rounds 3] [--gap auto|<ms>] [--turnaround <µs>]
 //
 // Prints the raw loop's rate, fieldlink's rate and their ratio (best of --rounds each, so a
 // moment of load from another process on the machine does not decide the result).
+// --turnaround makes the emulator wait that long before each reply (default 0: it answers
+// as fast as Python can, which makes the ratio a measure of fieldlink's own overhead).
 const { spawn, execFileSync } = require('node:child_process');
 const path = require('node:path');
 const readline = require('node:readline');
@@ -20,10 +22,11 @@ const polls = Number(arg('polls', 3000));
 const rounds = Number(arg('rounds', 3));
 const gapArg = arg('gap', 'auto');
 const gap = gapArg === 'auto' ? 'auto' : Number(gapArg);
+const turnaround = Number(arg('turnaround', 0));
 const emulator = path.join(__dirname, 'mate_emulator.py');
 
 function startEmulator() {
-  const child = spawn('python3', [emulator], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('python3', [emulator, String(turnaround)], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`emulator exited (${code}) before it was ready`)));
@@ -63,7 +66,8 @@ async function main() {
       raw = Math.max(raw, rawRate(emu.path));
       fl = Math.max(fl, await fieldlinkRate(emu.path));
     }
-    console.log(`MATE MX status over a pty, ${polls} polls, best of ${rounds}; interFrameDelay ${JSON.stringify(gap)}`);
+    console.log(`MATE MX status over a pty, ${polls} polls, best of ${rounds}; interFrameDelay ${JSON.stringify(gap)}; `
+      + `emulator turnaround ${turnaround} µs`);
     console.log(`  raw loop (Python):      ${raw.toFixed(0)} polls/s`);
     console.log(`  fieldlink MateBus:      ${fl.toFixed(0)} polls/s`);
     console.log(`  ratio fieldlink / raw:  ${(fl / raw).toFixed(2)}`);

@@ -11,7 +11,10 @@ the way fieldlink's own simulator and any pty peer must, by its fixed length (8 
 its checksum (the 16-bit sum of the bytes before it, big-endian). Bytes that do not form a
 valid command are dropped one at a time until they do.
 
-  python3 mate_emulator.py            serve; prints the slave path on stdout, then runs
+  python3 mate_emulator.py [US]       serve; prints the slave path on stdout, then runs;
+                                      US > 0: wait that many microseconds before each reply
+                                      (a device's turnaround; a real MX at 9,600 baud needs
+                                      about 25 ms per status poll on the wire alone)
   python3 mate_emulator.py raw PATH N time N status polls over PATH; prints "rate <polls/s>"
 
 Commands answered (port 0, no hub): READ 0x02 (register 0 = device type 3; others 0),
@@ -73,7 +76,7 @@ def reply_to(cmd):
     return framed([0x80 | kind, 0, 0])  # anything else: "invalid command"
 
 
-def serve():
+def serve(turnaround_us=0):
     master, slave = os.openpty()
     tty.setraw(slave)
     print(os.ttyname(slave), flush=True)
@@ -95,6 +98,10 @@ def serve():
             del buf[:COMMAND_LEN]
             out = reply_to(frame)
             if out:
+                if turnaround_us:
+                    until = time.perf_counter() + turnaround_us / 1e6
+                    while time.perf_counter() < until:
+                        pass  # busy wait: sleep() is too coarse for tens of microseconds
                 os.write(master, out)
 
 
@@ -123,4 +130,4 @@ if __name__ == '__main__':
     if len(sys.argv) >= 2 and sys.argv[1] == 'raw':
         raw_loop(sys.argv[2], int(sys.argv[3]))
     else:
-        serve()
+        serve(int(sys.argv[1]) if len(sys.argv) >= 2 else 0)
