@@ -150,7 +150,7 @@ class ModbusBus extends EventEmitter {
    * arrived until `quietMs` of silence or `timeoutMs`. For diagnostics: no framing, no CRC.
    */
   rawExchange(request, options = {}) {
-    const { timeoutMs = 500, quietMs = 50 } = v.knownKeys('options', v.plainObject('options', options), ['timeoutMs', 'quietMs']);
+    const { timeoutMs = defaults.timeout, quietMs = 50 } = v.knownKeys('options', v.plainObject('options', options), ['timeoutMs', 'quietMs']);
     if (request !== null && !Buffer.isBuffer(request)) v.fail('request', 'a Buffer or null', request, 'EINVAL');
     if (request && request.length > 512) v.fail('request', 'at most 512 bytes', `${request.length} bytes`);
     v.integer('timeoutMs', timeoutMs, 1, 60000);

@@ -189,8 +189,10 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
     } else if (!info[0].IsNull() && !info[0].IsUndefined()) {
       throw Napi::TypeError::New(env, "request must be a Buffer or null");
     }
-    const double timeout = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 500;
-    const double quiet = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : 50;
+    // lib passes both (its defaults); no values of our own here.
+    if (!info[1].IsNumber() || !info[2].IsNumber()) throw Napi::TypeError::New(env, "raw(request, timeoutMs, quietMs) takes numbers");
+    const double timeout = info[1].As<Napi::Number>().DoubleValue();
+    const double quiet = info[2].As<Napi::Number>().DoubleValue();
     if (!(timeout >= 1 && timeout <= 60000) || !(quiet >= 0 && quiet <= 10000))
       throw Napi::RangeError::New(env, "timeoutMs must be 1..60000 and quietMs 0..10000");
     auto p = std::make_shared<PendingPromise>(env);
