@@ -5,7 +5,7 @@
 //   online   a request was answered;
 //   offline  at once when nothing answered (a timeout, the Modbus offline breaker, a link
 //            that is lost or cannot be opened), or after `failuresBeforeOffline` garbled
-//            answers in a row (bad CRC, framing, another unit): one noisy frame does not
+//            answers in a row (bad checksum, framing, another unit or kind of reply): one noisy frame does not
 //            flap the device, a line that only ever garbles does not look live;
 //   unchanged by a device's refusal (an exception reply, a write that did not stick) or a
 //            rejected argument: the device is talking.
@@ -15,7 +15,7 @@
 const NOT_ANSWERING = new Set(['ETIMEDOUT', 'EOFFLINE', 'ECONNLOST', 'ENOTCONNECTED', 'ECONNREFUSED', 'ECONNTIMEOUT',
   'ECONNRESET', 'EBUSY', 'ENOENT', 'EACCES', 'EIO', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
 /** Codes of an answer that arrived garbled. */
-const GARBLED = new Set(['ECRC', 'EFRAME', 'EUNIT', 'EFUNCTION']);
+const GARBLED = new Set(['ECHECKSUM', 'EFRAME', 'EMISMATCH']);
 
 class Availability {
   constructor({ failuresBeforeOffline = 3 } = {}) {

@@ -23,6 +23,13 @@ const modbus = Object.freeze({
   retries: 0,
   interFrameDelay: 'auto',
   tcpPort: 502,
+  serialDriver: 'auto',
+  queueLimit: 1000, // requests waiting per bus before EQUEUEFULL
+  connectTimeout: 3000, // RTU over TCP
+  offlineAfter: 3, // timeouts in a row before a unit is skipped (EOFFLINE)
+  offlineProbeInterval: 5000,
+  settleTime: 20, // quiet time after a garbled reply before it is final
+  broadcastDelay: 100, // turnaround after a broadcast write
   ...link,
 });
 
@@ -31,16 +38,20 @@ const m307 = Object.freeze({
   timeout: 2000,
   connectTimeout: 5000,
   logIdleTimeout: 5000,
+  // The whole log download: 4,000 records through a 9,600-baud serial server take ~63 s.
+  logTimeout: 180000,
   ...link,
 });
 
 const mate = Object.freeze({
   parityMode: 'auto',
   transport: 'serial',
-  timeout: 100,
+  timeout: 100, // a real MATE gives up after about 50 ms
   retries: 2,
   interFrameDelay: 'auto',
   allowControl: false,
+  serialDriver: 'auto',
+  baudRate: 115200, // the PJON serial bridge (transport 'pjon'); the MATE bus itself is 9600
   ...link,
 });
 

@@ -34,12 +34,14 @@ const MODBUS_EXCEPTIONS = {
 const byKind = { ValidationError, ConnectionError, TimeoutError, ProtocolError, DeviceError };
 
 // Called by the addon (see native/node/addon.cpp) to build the error it rejects with.
-function fromNative(kind, code, message, detail, rawHex) {
+// `fields` carries the family-specific detail of the shared codes: ECHECKSUM { check },
+// EMISMATCH { mismatch, expected, got }, EREJECTED { exceptionCode } (Modbus; its name is
+// added here) or { replyByte0 } (MATE), EVERIFY { written, readBack, ... }.
+function fromNative(kind, code, message, detail, rawHex, fields) {
   const Cls = byKind[kind] || FieldlinkError;
-  const extra = { rawData: rawHex || undefined };
-  if (code === 'EEXCEPTION') {
-    extra.exceptionCode = detail;
-    extra.exceptionName = MODBUS_EXCEPTIONS[detail] || 'UNKNOWN_EXCEPTION';
+  const extra = { rawData: rawHex || undefined, ...fields };
+  if (code === 'EREJECTED' && extra.exceptionCode !== undefined) {
+    extra.exceptionName = MODBUS_EXCEPTIONS[extra.exceptionCode] || 'UNKNOWN_EXCEPTION';
   } else if (detail && kind === 'ConnectionError') {
     extra.errno = detail;
   }

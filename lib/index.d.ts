@@ -3,12 +3,12 @@
 import { EventEmitter } from 'node:events';
 
 export type ErrorCode =
-  | 'EINVAL' | 'ERANGE' | 'ENOTSUPPORTED'
+  | 'EINVAL' | 'ERANGE' | 'ENOTSUPPORTED' | 'ECONTROL'
   | 'ENOENT' | 'EACCES' | 'EBUSY' | 'EIO' | 'ECONNREFUSED' | 'ECONNTIMEOUT' | 'ENOTFOUND'
-  | 'ECONNLOST' | 'ENOTCONNECTED' | 'ECLOSED' | 'EQUEUEFULL'
+  | 'ECONNLOST' | 'ENOTCONNECTED' | 'ECLOSED' | 'EQUEUEFULL' | 'EABORTED'
   | 'ETIMEDOUT' | 'EOFFLINE'
-  | 'ECRC' | 'EFRAME' | 'EUNIT' | 'EFUNCTION'
-  | 'EEXCEPTION' | 'EVERIFY';
+  | 'ECHECKSUM' | 'EFRAME' | 'EMISMATCH' | 'EBRIDGE'
+  | 'EREJECTED' | 'EVERIFY' | 'ENODEVICE';
 
 export class FieldlinkError extends Error {
   readonly code: ErrorCode | string;
@@ -22,11 +22,23 @@ export class ConnectionError extends FieldlinkError {
   readonly errno?: number;
 }
 export class TimeoutError extends FieldlinkError {}
-export class ProtocolError extends FieldlinkError {}
+export class ProtocolError extends FieldlinkError {
+  /** ECHECKSUM: the check that failed ('crc16' Modbus, 'sum' MATE, 'crc8' / 'crc32' PJON). */
+  readonly check?: 'crc16' | 'sum' | 'crc8' | 'crc32';
+  /** EMISMATCH: what did not match, and the two values (expected is absent when several were acceptable). */
+  readonly mismatch?: 'unit' | 'function' | 'command' | 'deviceType';
+  readonly expected?: number;
+  readonly got?: number;
+}
 export class DeviceError extends FieldlinkError {
-  /** Modbus exception code (EEXCEPTION). */
+  /** Modbus exception code and its name (EREJECTED from a Modbus unit). */
   readonly exceptionCode?: number;
   readonly exceptionName?: string;
+  /** EREJECTED from a MATE device: byte 0 of its reply (bit 7 set). */
+  readonly replyByte0?: number;
+  /** EVERIFY: the value written and the value read back. */
+  readonly written?: number;
+  readonly readBack?: number;
 }
 
 export const errors: {
@@ -96,7 +108,7 @@ export class ModbusBus extends EventEmitter {
    */
   static open(path: string, options?: ModbusBusOptions & { signal?: AbortSignal }): Promise<ModbusBus>;
   readonly path: string;
-  readonly options: Readonly<Required<Omit<ModbusBusOptions, 'interFrameDelay'>>> & { interFrameDelay?: number };
+  readonly options: Readonly<Required<Omit<ModbusBusOptions, 'interFrameDelay'>>> & { interFrameDelay: number | 'auto' };
   readonly state: LinkState;
   readonly isOpen: boolean;
   readInputRegisters(unit: number, address: number, count: number): Promise<number[]>;
@@ -395,7 +407,8 @@ export interface MateBusOptions {
   transport?: 'serial' | 'pjon';
   timeout?: number; retries?: number; allowControl?: boolean;
   serialDriver?: 'auto' | 'libserialport' | 'termios';
-  interFrameDelay?: number; baudRate?: number; reconnectMinDelay?: number; reconnectMaxDelay?: number;
+  /** 'auto' (default): none on a pseudo-terminal, 2 ms on a serial line. */
+  interFrameDelay?: number | 'auto'; baudRate?: number; reconnectMinDelay?: number; reconnectMaxDelay?: number;
 }
 export interface MateScanEntry { port: number; type: 'hub' | 'mx' | 'fx' | 'dc' | string; typeId: number; firmware?: string }
 export class MateBus extends EventEmitter {

@@ -4,21 +4,14 @@
 // bad CRC, all 0xFF, all 0x00, text from the ASCII "ordinary protocol", another unit's
 // frame, or garbage). No I/O here, so every rule can be checked with plain buffers.
 //
-// CRC-16/MODBUS is computed here once more (init 0xFFFF, reflected polynomial 0xA001, low
-// byte first on the wire, protocols.md §3.2): the diagnostics must judge bytes the native
-// framer rejected, so they cannot lean on it.
+// The CRC and the request builder are native/core/modbus's, through the addon: the
+// diagnostics judge bytes the native framer rejected, but with the same CRC-16/MODBUS.
+const native = require('../native');
 
-const TABLE = new Uint16Array(256);
-for (let n = 0; n < 256; n++) {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xa001 : c >>> 1;
-  TABLE[n] = c;
-}
+const M = native.modbus;
 
 function crc16(buf, start = 0, end = buf.length) {
-  let crc = 0xffff;
-  for (let i = start; i < end; i++) crc = (crc >>> 8) ^ TABLE[(crc ^ buf[i]) & 0xff];
-  return crc;
+  return M.crc16(Buffer.isBuffer(buf) ? buf : Buffer.from(buf), start, end);
 }
 
 /** body + CRC (low byte first). */
@@ -41,7 +34,7 @@ function hex(buf) {
 
 /** A read request: fc 03 or 04, `count` registers from `register`. */
 function readRequest(address, functionCode, register, count) {
-  return withCrc([address, functionCode, register >> 8, register & 0xff, count >> 8, count & 0xff]);
+  return M.readRequest(address, functionCode, register, count);
 }
 
 /** What the profile reads for a measurement: { functionCode, register, count }. */
@@ -125,15 +118,7 @@ const invert = (buf) => Buffer.from(buf.map((b) => b ^ 0xff));
 
 /** True when some stretch of buf (4..256 bytes) carries a valid CRC: Modbus traffic. */
 function containsCrcFrame(buf) {
-  for (let i = 0; i + 4 <= buf.length; i++) {
-    let crc = 0xffff;
-    const end = Math.min(buf.length, i + 256);
-    for (let j = i; j < end; j++) {
-      crc = (crc >>> 8) ^ TABLE[(crc ^ buf[j]) & 0xff];
-      if (j - i >= 3 && crc === 0) return true;
-    }
-  }
-  return false;
+  return M.findCrcFrame(Buffer.isBuffer(buf) ? buf : Buffer.from(buf)) >= 0;
 }
 
 /**

@@ -15,6 +15,7 @@
 
 const net = require('node:net');
 const v = require('../validate');
+const defaults = require('../defaults').m307;
 const { CODES, result } = require('./result');
 
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -112,7 +113,7 @@ async function testM307(host, options = {}) {
   if (typeof host !== 'string' || host.length === 0) v.fail('host', 'a host name or IP address', host, 'EINVAL');
   const o = v.plainObject('options', options);
   v.knownKeys('options', o, ['port', 'timeout', 'graceMs']);
-  const port = o.port ?? 10001;
+  const port = o.port ?? defaults.port;
   const timeout = o.timeout ?? 3000;
   const graceMs = o.graceMs ?? 150;
   v.integer('port', port, 1, 65535);

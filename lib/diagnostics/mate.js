@@ -8,6 +8,7 @@
 //   devices found -> OK (details.devices: [{ port, type, typeId, firmware }]);
 //   nothing answered on port 0 -> NO_DEVICE_RESPONSE; a garbled answer -> INVALID_RESPONSE.
 
+const defaults = require('../defaults').mate;
 const v = require('../validate');
 const { CODES, result } = require('./result');
 const { checkPort, openErrorResult } = require('./port');
@@ -42,7 +43,7 @@ async function mateScanDiagnostic(path, options = {}) {
 
   let bus;
   try {
-    const opts = { timeout: o.timeout ?? 100, parityMode: o.parityMode ?? 'auto', transport: o.transport ?? 'serial' };
+    const opts = { timeout: o.timeout ?? defaults.timeout, parityMode: o.parityMode ?? defaults.parityMode, transport: o.transport ?? defaults.transport };
     if (o.retries !== undefined) opts.retries = o.retries;
     bus = await open(path, opts);
   } catch (err) {

@@ -79,10 +79,11 @@
 // bus); the NO_SENSOR_RESPONSE suggestion names the swap among the causes.
 
 const { ModbusBus } = require('../modbus/bus');
-const { resolveProfile } = require('../modbus/profiles');
+const { resolveProfile, decimalsFor } = require('../modbus/profiles');
 const v = require('../validate');
 const { CODES, SUGGESTIONS, result } = require('./result');
 const F = require('./frames');
+const defaults = require('../defaults').modbus;
 const { checkPort, openErrorResult, isPseudoTerminal, isTcp } = require('./port');
 
 const PROBE_BAUD_RATES = Object.freeze([2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200]);
@@ -102,12 +103,12 @@ function checkOptions(target, options) {
   const pty = !tcp && isPseudoTerminal(target);
   const out = {
     address: o.address ?? 1,
-    baudRate: o.baudRate ?? 9600,
-    parity: o.parity ?? 'none',
-    dataBits: o.dataBits ?? 8,
-    stopBits: o.stopBits ?? 1,
+    baudRate: o.baudRate ?? defaults.baudRate,
+    parity: o.parity ?? defaults.parity,
+    dataBits: o.dataBits ?? defaults.dataBits,
+    stopBits: o.stopBits ?? defaults.stopBits,
     profile: resolveProfile(o.profile),
-    timeout: o.timeout ?? 500,
+    timeout: o.timeout ?? defaults.timeout,
     tries: o.tries ?? 5,
     listenMs: o.listenMs ?? 1100,
     quietMs: o.quietMs ?? (pty ? 10 : 30),
@@ -117,7 +118,7 @@ function checkOptions(target, options) {
     probeBaudRates: o.probeBaudRates ?? PROBE_BAUD_RATES,
     probeParities: o.probeParities ?? PARITIES,
     sweepAll: o.sweepAll ?? false,
-    serialDriver: o.serialDriver ?? 'auto',
+    serialDriver: o.serialDriver ?? defaults.serialDriver,
     signal: v.abortSignal('signal', o.signal),
     onProgress: o.onProgress ?? null,
     listPorts: o.listPorts ?? null,
@@ -218,7 +219,7 @@ function decodeValues(profile, registers, first) {
     if (!ch) continue;
     const raw = registers[ch.register - first];
     const n = ch.signed && raw >= 0x8000 ? raw - 0x10000 : raw;
-    out[k] = Number((n / ch.scale).toFixed(Math.max(0, Math.round(Math.log10(ch.scale)))));
+    out[k] = Number((n / ch.scale).toFixed(decimalsFor(ch.scale)));
     const r = profile.range && profile.range[k];
     if (r && (out[k] < r[0] || out[k] > r[1])) valid = false;
   }

@@ -5,6 +5,7 @@
 const { ModbusBus } = require('../modbus/bus');
 const { profiles: BUILT_IN, resolveProfile } = require('../modbus/profiles');
 const v = require('../validate');
+const defaults = require('../defaults').modbus;
 const { abortSignal, throwIfAborted } = v;
 const { isPseudoTerminal, isTcp } = require('./port');
 
@@ -73,7 +74,7 @@ async function probeProfile(bus, address, options = {}) {
       } catch (err) {
         throwIfAborted(signal);
         if (!err || !['DeviceError', 'TimeoutError', 'ProtocolError'].includes(err.name)) throw err;
-        addressCheck = err.code === 'EEXCEPTION' ? `register 0x${reg.toString(16).padStart(4, '0')} refused (${err.exceptionName})` : `no reply (${err.code})`;
+        addressCheck = err.code === 'EREJECTED' ? `register 0x${reg.toString(16).padStart(4, '0')} refused (${err.exceptionName})` : `no reply (${err.code})`;
         score -= 1;
       }
     }
@@ -130,8 +131,8 @@ async function scanModbus(path, options = {}) {
     'profileProbe', 'stopAfter', 'signal', 'onProgress', 'open', 'serialDriver']);
   const tcp = isTcp(path);
   const units = parseUnits(o.units ?? '1-247');
-  const baudRates = o.baudRates ?? [9600];
-  const parities = o.parities ?? ['none'];
+  const baudRates = o.baudRates ?? [defaults.baudRate];
+  const parities = o.parities ?? [defaults.parity];
   if (!Array.isArray(baudRates) || baudRates.length === 0) v.fail('baudRates', 'a non-empty array of baud rates', baudRates, 'EINVAL');
   baudRates.forEach((b, i) => v.integer(`baudRates[${i}]`, b, 300, 4000000));
   if (!Array.isArray(parities) || parities.length === 0) v.fail('parities', "a non-empty array of 'none', 'even', 'odd'", parities, 'EINVAL');
@@ -165,7 +166,7 @@ async function scanModbus(path, options = {}) {
   try {
     for (const { baudRate, parity } of combos) {
       throwIfAborted(signal);
-      const opts = { timeout, retries: 0, offlineAfter: 0, serialDriver: o.serialDriver ?? 'auto' };
+      const opts = { timeout, retries: 0, offlineAfter: 0, serialDriver: o.serialDriver ?? defaults.serialDriver };
       if (baudRate !== null) Object.assign(opts, { baudRate, parity });
       try {
         bus = await open(path, opts);
@@ -223,7 +224,7 @@ async function probeUnit(bus, address, profile, register, signal) {
       return { address, answer: 'reply', registers };
     } catch (err) {
       throwIfAborted(signal);
-      if (err && err.code === 'EEXCEPTION') return { address, answer: 'exception', exception: err.exceptionCode, exceptionName: err.exceptionName };
+      if (err && err.code === 'EREJECTED') return { address, answer: 'exception', exception: err.exceptionCode, exceptionName: err.exceptionName };
       if (err && err.name === 'TimeoutError') return null;
       if (err && err.name === 'ProtocolError') continue;
       throw err;

@@ -6,7 +6,9 @@ const native = require('../native');
 const v = require('../validate');
 const { ValidationError, ConnectionError, FieldlinkError } = require('../errors');
 
-const DEFAULT_PORT = 10001;
+const defaults = require('../defaults').m307;
+
+const DEFAULT_PORT = defaults.port; // exported for callers that named it before lib/defaults.js
 
 // setSensorLimits() keys (the seed's names, camelCase) -> record 0 fields.
 const LIMIT_GROUPS = {
@@ -137,15 +139,16 @@ class M307Client extends EventEmitter {
   static async connect(host, options = {}) {
     if (typeof host !== 'string' || host.length === 0) v.fail('host', 'a host name or IP address', host, 'EINVAL');
     const o = v.plainObject('options', options);
+    // connectTimeout and logIdleTimeout follow a timeout the caller gave, else their own defaults.
     const opts = {
       host,
-      port: o.port ?? DEFAULT_PORT,
-      timeout: o.timeout ?? 5000,
-      connectTimeout: o.connectTimeout ?? o.timeout ?? 5000,
-      logIdleTimeout: o.logIdleTimeout ?? o.timeout ?? 5000,
-      logTimeout: o.logTimeout ?? 180000,
-      reconnectMinDelay: o.reconnectMinDelay ?? 500,
-      reconnectMaxDelay: o.reconnectMaxDelay ?? 30000,
+      port: o.port ?? defaults.port,
+      timeout: o.timeout ?? defaults.timeout,
+      connectTimeout: o.connectTimeout ?? o.timeout ?? defaults.connectTimeout,
+      logIdleTimeout: o.logIdleTimeout ?? o.timeout ?? defaults.logIdleTimeout,
+      logTimeout: o.logTimeout ?? defaults.logTimeout,
+      reconnectMinDelay: o.reconnectMinDelay ?? defaults.reconnectMinDelay,
+      reconnectMaxDelay: o.reconnectMaxDelay ?? defaults.reconnectMaxDelay,
     };
     v.knownKeys('options', o, [...Object.keys(opts).filter((k) => k !== 'host'), 'signal']);
     v.integer('port', opts.port, 1, 65535);
@@ -232,7 +235,6 @@ class M307Client extends EventEmitter {
   // --- status ---
   async readStatus() {
     const s = await this._readStatus();
-    delete s.rawRecord;
     this._resolution = s.temperatureResolution; // not the whole status: it would outlive the caller's use
     return s;
   }
@@ -387,7 +389,12 @@ class M307Client extends EventEmitter {
    */
   async readLog(options = {}) {
     const o = v.knownKeys('options', v.plainObject('options', options), ['resetPointer', 'onRecord', 'onProgress', 'signal']);
-    const { resetPointer = true, onRecord, onProgress, signal } = o;
+    return this._readLog({ ...o, collect: true });
+  }
+
+  // collect: also keep every record and resolve with them (readLog); logRecords() hands each
+  // record on and keeps none, so a long log never sits in memory twice.
+  async _readLog({ resetPointer = true, onRecord, onProgress, signal, collect }) {
     if (typeof resetPointer !== 'boolean') v.fail('resetPointer', 'true or false', resetPointer, 'EINVAL');
     if (onRecord !== undefined && typeof onRecord !== 'function') v.fail('onRecord', 'a function', onRecord, 'EINVAL');
     if (onProgress !== undefined && typeof onProgress !== 'function') v.fail('onProgress', 'a function', onProgress, 'EINVAL');
@@ -397,7 +404,6 @@ class M307Client extends EventEmitter {
     let expected = null;
     if (onProgress) expected = (await this.getLogInfo()).totalRecords;
     const records = [];
-    const collect = onRecord === undefined || this._collectAlso !== false;
     const onAbort = () => this._native.cancelLog();
     const clock = localClock();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -429,9 +435,10 @@ class M307Client extends EventEmitter {
     let wake = null;
     let finished = false;
     let failure = null;
-    const job = this.readLog({
+    const job = this._readLog({
       resetPointer,
       signal,
+      collect: false,
       onRecord: (r) => {
         queue.push(r);
         if (wake) wake();

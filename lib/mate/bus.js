@@ -4,25 +4,36 @@
 const { EventEmitter } = require('node:events');
 const native = require('../native');
 const v = require('../validate');
-const { ValidationError, DeviceError } = require('../errors');
+const { ValidationError, DeviceError, ProtocolError } = require('../errors');
+const defaults = require('../defaults').mate;
 const u = require('./units');
 const { mate } = require('./index');
 
-const CMD = { read: 0x02, write: 0x03, status: 0x04, log: 0x16 };
-const TYPE_NAMES = { 0: 'none', 1: 'hub', 2: 'fx', 3: 'mx', 4: 'dc' };
-const TYPE_IDS = { hub: 1, fx: 2, mx: 3, dc: 4 };
+// Every number of the protocol comes from native/core/mate through the addon.
+const P = native.mate;
+const CMD = P.commands; // { read, write, status, log }
+const TYPE_IDS = P.deviceTypes; // { none, hub, fx, mx, dc }
+const TYPE_NAMES = Object.fromEntries(Object.entries(TYPE_IDS).map(([name, id]) => [id, name]));
 
-// FX controls (protocols.md §2.9): plain WRITEs of an enum value.
-const FX_CONTROLS = {
-  inverter: { register: 0x003d, values: { off: 0, search: 1, on: 2 } },
-  acIn: { register: 0x003a, values: { drop: 0, use: 1 } },
-  charger: { register: 0x003c, values: { off: 0, auto: 1, on: 2 } },
-  aux: { register: 0x005a, values: { off: 0, auto: 1, on: 2 } },
-  eq: { register: 0x0038, values: { off: 0, auto: 1, on: 2 } },
-};
+// FX controls: plain WRITEs of an enum value (table in native/core/mate/registers.cpp).
+// { inverter: { register: 0x003d, values: { off: 0, search: 1, on: 2 } }, ... }
+const FX_CONTROLS = Object.freeze(Object.fromEntries(P.fxControls.map((c) => [c.name, Object.freeze({ register: c.address, values: Object.freeze(c.values) })])));
 
 function checkPort(port) {
-  return v.integer('port', port, 0, 10);
+  return v.integer('port', port, 0, P.maxPort);
+}
+
+// The address of a register by its name in a device's table.
+function addressOf(type, name) {
+  const spec = mate.registers(type).find((r) => r.name === name);
+  if (!spec) throw new Error(`the ${type} register table has no "${name}"`);
+  return spec.address;
+}
+
+// A reply from another device type than the one asked for: EMISMATCH, as the core reports it.
+function typeMismatch(port, want, got, what) {
+  return new ProtocolError(`port ${port} answered as ${TYPE_NAMES[got] || got}, not ${what}`, 'EMISMATCH',
+    { mismatch: 'deviceType', expected: TYPE_IDS[want], got, port });
 }
 
 class MateDevice {
@@ -61,25 +72,24 @@ class MateDevice {
     return this.bus.readRegister(this.port, address);
   }
 
-  /** Writes a named register in engineering units (needs allowControl), then reads it back. */
+  /**
+   * Writes a named register in engineering units (needs allowControl). The native session
+   * reads it back and rejects with DeviceError EVERIFY when it did not take the value.
+   */
   async write(name, value) {
     const spec = this._spec(name);
     this.bus._needControl(`writing ${this.type} register "${name}"`);
     v.number('value', value, -1e9, 1e9);
     const raw = native.mate.registerRaw(TYPE_IDS[this.type], name, value);
-    await this.bus._write(this.port, spec.address, raw);
-    const back = await this.bus.readRegister(this.port, spec.address);
-    if (back !== raw) {
-      throw new DeviceError(`${this.type} register "${name}" did not take ${value}: it reads back ${back} (raw)`, 'EVERIFY', { port: this.port });
-    }
+    const back = await this.bus._writeVerified(this.port, spec.address, raw);
     return native.mate.registerValue(TYPE_IDS[this.type], name, back);
   }
 
-  /** Firmware revision: FX register 0x0001; MX/DC registers 0x0002..0x0004 as A.B.C. */
+  /** Firmware revision: the FX's firmwareRevision; the MX's and DC's firmwareA..C as A.B.C. */
   async firmware() {
-    if (this.type === 'fx') return String(await this.bus.readRegister(this.port, 0x0001));
+    if (this.type === 'fx') return String(await this.bus.readRegister(this.port, addressOf('fx', 'firmwareRevision')));
     const parts = [];
-    for (const a of [0x0002, 0x0003, 0x0004]) parts.push(await this.bus.readRegister(this.port, a));
+    for (const n of ['firmwareA', 'firmwareB', 'firmwareC']) parts.push(await this.bus.readRegister(this.port, addressOf(this.type, n)));
     return parts.join('.');
   }
 }
@@ -91,8 +101,8 @@ class MxDevice extends MateDevice {
 
   /** { pvCurrent, batteryCurrent, kilowattHours, ampHours, pvVoltage, batteryVoltage, chargerMode, auxMode, auxOn, errors, raw, units } */
   async getStatus() {
-    const r = await this.bus.status(this.port, 0x0001, 0x00ff);
-    if (r.byte0 !== TYPE_IDS.mx) throw new DeviceError(`port ${this.port} answered as ${TYPE_NAMES[r.byte0] || r.byte0}, not an MX`, 'EUNEXPECTED');
+    const r = await this.bus.status(this.port, P.statusPage, P.mxStatusParam);
+    if (r.byte0 !== TYPE_IDS.mx) throw typeMismatch(this.port, 'mx', r.byte0, 'an MX');
     const s = mate.decode.mxStatus(r.payload);
     s.raw = r.payload.toString('hex');
     return s;
@@ -101,7 +111,7 @@ class MxDevice extends MateDevice {
   /** A daily log page: 0 = today so far, -1 = yesterday ... -127 (pyMATE's convention). */
   async getLogPage(day = 0) {
     v.integer('day', day, -127, 0);
-    const r = await this.bus._command(this.port, CMD.log, 0x0000, -day);
+    const r = await this.bus._command(this.port, CMD.log, 0, -day);
     const page = mate.decode.mxLogPage(r.payload);
     page.day = page.day === 0 ? 0 : -page.day;
     page.raw = r.payload.toString('hex');
@@ -115,25 +125,25 @@ class FxDevice extends MateDevice {
   }
 
   async getStatus() {
-    const r = await this.bus.status(this.port, 0x0001, 0);
-    if (r.byte0 !== TYPE_IDS.fx) throw new DeviceError(`port ${this.port} answered as ${TYPE_NAMES[r.byte0] || r.byte0}, not an FX`, 'EUNEXPECTED');
+    const r = await this.bus.status(this.port, P.statusPage, 0);
+    if (r.byte0 !== TYPE_IDS.fx) throw typeMismatch(this.port, 'fx', r.byte0, 'an FX');
     const s = mate.decode.fxStatus(r.payload);
     s.raw = r.payload.toString('hex');
     return s;
   }
 
-  /** Error names from register 0x0039 (same bits as status byte 7). */
+  /** Error names from the FX's errors register (same bits as status byte 7). */
   async getErrors() {
-    return this._bits(0x0039, 'errors');
+    return this._bits('errors');
   }
 
-  /** Warning names from register 0x0059 (same bits as status byte 12). */
+  /** Warning names from the FX's warnings register (same bits as status byte 12). */
   async getWarnings() {
-    return this._bits(0x0059, 'warnings');
+    return this._bits('warnings');
   }
 
-  async _bits(address, kind) {
-    const raw = await this.bus.readRegister(this.port, address);
+  async _bits(kind) {
+    const raw = await this.bus.readRegister(this.port, addressOf('fx', kind));
     return kind === 'errors' ? native.mate.decode.fxErrors(raw) : native.mate.decode.fxWarnings(raw);
   }
 
@@ -156,11 +166,11 @@ class FxDevice extends MateDevice {
     if (!c) v.fail('control', `one of ${Object.keys(FX_CONTROLS).join(', ')}`, control, 'EINVAL');
     if (!(value in c.values)) v.fail('value', `one of ${Object.keys(c.values).join(', ')} for ${control}`, value, 'EINVAL');
     this.bus._needControl(`setting the FX ${control} control`);
-    const raw = c.values[value];
-    await this.bus._write(this.port, c.register, raw);
-    const back = await this.bus.readRegister(this.port, c.register);
-    if (back !== raw) {
-      throw new DeviceError(`FX ${control} did not change to ${value}: it reads back ${back}`, 'EVERIFY', { port: this.port });
+    try {
+      await this.bus._writeVerified(this.port, c.register, c.values[value]);
+    } catch (err) {
+      if (err.code === 'EVERIFY') err.message = `FX ${control} did not change to ${value}: ${err.message}`;
+      throw err;
     }
     return value;
   }
@@ -177,8 +187,8 @@ class DcDevice extends MateDevice {
     v.integer('pages', pages, 1, 6);
     const parts = [];
     for (let i = 0; i < pages; i++) {
-      const r = await this.bus.status(this.port, 0x0a + i, 0);
-      if (r.byte0 !== TYPE_IDS.dc) throw new DeviceError(`port ${this.port} answered as ${TYPE_NAMES[r.byte0] || r.byte0}, not a FLEXnet DC`, 'EUNEXPECTED');
+      const r = await this.bus.status(this.port, P.dcFirstPage + i, 0);
+      if (r.byte0 !== TYPE_IDS.dc) throw typeMismatch(this.port, 'dc', r.byte0, 'a FLEXnet DC');
       parts.push(r.payload);
     }
     const block = Buffer.concat(parts);
@@ -188,20 +198,22 @@ class DcDevice extends MateDevice {
   }
 
   /**
-   * Resets today's minimum battery voltage (write 0x00FF to 0x00EC). It clears a statistic
-   * and changes nothing in how the system runs, so it does not need allowControl.
+   * Resets today's minimum battery voltage (the DC's resetBatteryMin register). It clears a
+   * statistic and changes nothing in how the system runs, so it does not need allowControl.
    */
   resetDailyMinimum() {
-    return this.bus._write(this.port, 0x00ec, 0x00ff);
+    return this.bus._write(this.port, addressOf('dc', 'resetBatteryMin'), DC_RESET);
   }
 
-  /** Resets today's maximum battery voltage (write 0x00FF to 0x00EB); no allowControl needed. */
+  /** Resets today's maximum battery voltage (resetBatteryMax); no allowControl needed. */
   resetDailyMaximum() {
-    return this.bus._write(this.port, 0x00eb, 0x00ff);
+    return this.bus._write(this.port, addressOf('dc', 'resetBatteryMax'), DC_RESET);
   }
 }
 
 const DEVICE_CLASSES = { mx: MxDevice, fx: FxDevice, dc: DcDevice };
+const DEVICE_TYPE_REGISTER = addressOf('mx', 'deviceType'); // the same register on every device
+const DC_RESET = P.dcResetValue; // what a MATE writes to the DC's reset registers
 
 class MateBus extends EventEmitter {
   /**
@@ -211,27 +223,20 @@ class MateBus extends EventEmitter {
   static async open(path, options = {}) {
     if (typeof path !== 'string' || !path) v.fail('path', 'a serial port path such as "/dev/ttyUSB0"', path, 'EINVAL');
     const o = v.plainObject('options', options);
-    const opts = {
-      path,
-      parityMode: o.parityMode ?? 'auto',
-      transport: o.transport ?? 'serial',
-      timeout: o.timeout ?? 100,
-      retries: o.retries ?? 2,
-      allowControl: o.allowControl ?? false,
-      serialDriver: o.serialDriver ?? 'auto',
-      interFrameDelay: o.interFrameDelay ?? 2,
-      baudRate: o.baudRate ?? 115200,
-      reconnectMinDelay: o.reconnectMinDelay ?? 250,
-      reconnectMaxDelay: o.reconnectMaxDelay ?? 10000,
-    };
-    v.knownKeys('options', o, [...Object.keys(opts).filter((k) => k !== 'path'), 'signal']);
+    const keys = ['parityMode', 'transport', 'timeout', 'retries', 'allowControl', 'serialDriver', 'interFrameDelay',
+      'baudRate', 'reconnectMinDelay', 'reconnectMaxDelay'];
+    v.knownKeys('options', o, [...keys, 'signal']);
+    const opts = { path };
+    for (const k of keys) opts[k] = o[k] ?? defaults[k];
     v.oneOf('parityMode', opts.parityMode, ['auto', 'mark-space', 'odd-even']);
     v.oneOf('transport', opts.transport, ['serial', 'pjon']);
     v.integer('timeout', opts.timeout, 10, 10000);
     v.integer('retries', opts.retries, 0, 10);
     if (typeof opts.allowControl !== 'boolean') v.fail('allowControl', 'true or false', opts.allowControl, 'EINVAL');
     v.oneOf('serialDriver', opts.serialDriver, ['auto', 'libserialport', 'termios']);
-    v.number('interFrameDelay', opts.interFrameDelay, 0, 1000);
+    // 'auto': none on a pseudo-terminal, the MATE's 2 ms on a serial line (one rule for every
+    // family: io::autoGap in native/io/channel.cpp).
+    if (opts.interFrameDelay !== 'auto') v.number('interFrameDelay', opts.interFrameDelay, 0, 1000);
     v.integer('reconnectMinDelay', opts.reconnectMinDelay, 10, 600000);
     v.integer('reconnectMaxDelay', opts.reconnectMaxDelay, opts.reconnectMinDelay, 3600000);
     const signal = v.abortSignal('signal', o.signal);
@@ -299,6 +304,13 @@ class MateBus extends EventEmitter {
     return (await this._command(port, CMD.write, address, value)).value;
   }
 
+  // WRITE then READ back in the native session (like M307's verified writes): resolves with
+  // the value read back, rejects with DeviceError EVERIFY when it differs.
+  _writeVerified(port, address, value) {
+    checkPort(port);
+    return this._native.writeVerified(port, address, value);
+  }
+
   /** A raw STATUS request: { byte0, payload } */
   status(port, page, param = 0) {
     v.integer('page', page, 0, 0xff);
@@ -314,8 +326,8 @@ class MateBus extends EventEmitter {
     const found = [];
     const probe = async (port) => {
       try {
-        const raw = (await this._command(port, CMD.read, 0x0000, 0, port === 0 ? undefined : 1)).value;
-        const typeId = raw & 0x00ff; // some units set the upper byte (pymate #23)
+        const raw = (await this._command(port, CMD.read, DEVICE_TYPE_REGISTER, 0, port === 0 ? undefined : 1)).value;
+        const typeId = raw & P.deviceTypeMask; // some units set the upper byte (pymate #23)
         return { port, type: TYPE_NAMES[typeId] || `unknown-${typeId}`, typeId };
       } catch (err) {
         if (err.code === 'ETIMEDOUT') return null;
@@ -323,12 +335,12 @@ class MateBus extends EventEmitter {
       }
     };
     const first = await probe(0);
-    if (onProgress) onProgress({ port: 0, of: 10, found: first });
+    if (onProgress) onProgress({ port: 0, of: P.maxPort, found: first });
     if (first) found.push(first);
     if (first && first.type === 'hub') {
-      for (let p = 1; p <= 10; p++) {
+      for (let p = 1; p <= P.maxPort; p++) {
         const d = await probe(p);
-        if (onProgress) onProgress({ port: p, of: 10, found: d });
+        if (onProgress) onProgress({ port: p, of: P.maxPort, found: d });
         if (d) found.push(d);
       }
     }
@@ -397,18 +409,18 @@ class MateBus extends EventEmitter {
     const time = run('time', async () => {
       const t = now();
       const raw = mate.encode.time(t.getHours(), t.getMinutes(), t.getSeconds());
-      for (const p of ports('mx', 'dc')) await this._write(p, 0x4004, raw);
+      for (const p of ports('mx', 'dc')) await this._write(p, addressOf(this._typeAt(p), 'time'), raw);
     });
     const date = run('date', async () => {
       const t = now();
       const raw = mate.encode.date(t.getFullYear(), t.getMonth() + 1, t.getDate());
-      for (const p of ports('dc')) await this._write(p, 0x4005, raw);
+      for (const p of ports('dc')) await this._write(p, addressOf('dc', 'date'), raw);
     });
     const temp = run('temperature', async () => {
       const [mx] = ports('mx');
       if (mx === undefined) return;
-      const raw = await this.readRegister(mx, 0x4000);
-      for (const p of ports('fx', 'dc')) await this._write(p, 0x4001, raw);
+      const raw = await this.readRegister(mx, addressOf('mx', 'batteryTemperatureRaw'));
+      for (const p of ports('fx', 'dc')) await this._write(p, addressOf(this._typeAt(p), 'batteryTemperatureSync'), raw);
     });
     const timers = [setInterval(time, timeInterval), setInterval(date, dateInterval), setInterval(temp, temperatureInterval)];
     for (const t of timers) t.unref();
@@ -417,6 +429,10 @@ class MateBus extends EventEmitter {
     date();
     temp();
     return () => this.stopMasterDuties();
+  }
+
+  _typeAt(port) {
+    return this._devices.find((d) => d.port === port).type;
   }
 
   stopMasterDuties() {

@@ -18,7 +18,8 @@ const encode = {
   date: (y, mo, d) => native.mate.encode.date(y, mo, d),
 };
 
-const DEVICE_TYPES = { hub: 1, fx: 2, mx: 3, dc: 4 };
+// { hub: 1, fx: 2, mx: 3, dc: 4 }, from native/core/mate (the one list of device type ids).
+const DEVICE_TYPES = Object.freeze(Object.fromEntries(Object.entries(native.mate.deviceTypes).filter(([name]) => name !== 'none')));
 
 /** The register table of 'mx' | 'fx' | 'dc': [{ name, address, scale, unit, writable, evidence, note }] */
 function registers(device) {

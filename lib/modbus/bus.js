@@ -6,6 +6,7 @@ const native = require('../native');
 const v = require('../validate');
 const { ValidationError } = require('../errors');
 const { ModbusSensor } = require('./sensor');
+const defaults = require('../defaults').modbus;
 
 const BAUD_RATES = [1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200, 230400];
 
@@ -21,7 +22,7 @@ function parseTarget(target) {
     } catch {
       v.fail('path', 'a URL of the form "tcp://host:port"', target, 'EINVAL');
     }
-    const port = url.port === '' ? 502 : Number(url.port);
+    const port = url.port === '' ? defaults.tcpPort : Number(url.port);
     v.integer('port', port, 1, 65535);
     return { kind: 'tcp', host: url.hostname.replace(/^\[|\]$/g, ''), port, path: target };
   }
@@ -29,26 +30,15 @@ function parseTarget(target) {
   return { kind: 'serial', path: target };
 }
 
+const OPTION_KEYS = ['baudRate', 'dataBits', 'parity', 'stopBits', 'timeout', 'retries', 'serialDriver', 'reconnectMinDelay',
+  'reconnectMaxDelay', 'queueLimit', 'connectTimeout', 'offlineAfter', 'offlineProbeInterval', 'settleTime', 'broadcastDelay',
+  'interFrameDelay'];
+
 function checkOptions(options) {
   const o = v.plainObject('options', options);
-  const out = {
-    baudRate: o.baudRate ?? 9600,
-    dataBits: o.dataBits ?? 8,
-    parity: o.parity ?? 'none',
-    stopBits: o.stopBits ?? 1,
-    timeout: o.timeout ?? 500,
-    retries: o.retries ?? 0,
-    serialDriver: o.serialDriver ?? 'auto',
-    reconnectMinDelay: o.reconnectMinDelay ?? 250,
-    reconnectMaxDelay: o.reconnectMaxDelay ?? 10000,
-    queueLimit: o.queueLimit ?? 1000,
-    connectTimeout: o.connectTimeout ?? 3000,
-    offlineAfter: o.offlineAfter ?? 3,
-    offlineProbeInterval: o.offlineProbeInterval ?? 5000,
-    settleTime: o.settleTime ?? 20,
-    broadcastDelay: o.broadcastDelay ?? 100,
-  };
-  v.knownKeys('options', o, [...Object.keys(out), 'interFrameDelay', 'signal']);
+  v.knownKeys('options', o, [...OPTION_KEYS, 'signal']);
+  const out = {};
+  for (const k of OPTION_KEYS) out[k] = o[k] ?? defaults[k];
   v.oneOf('baudRate', out.baudRate, BAUD_RATES);
   v.oneOf('dataBits', out.dataBits, [7, 8]);
   v.oneOf('parity', out.parity, ['none', 'even', 'odd']);
@@ -64,11 +54,9 @@ function checkOptions(options) {
   v.integer('offlineProbeInterval', out.offlineProbeInterval, 100, 3600000);
   v.integer('settleTime', out.settleTime, 0, 1000);
   v.integer('broadcastDelay', out.broadcastDelay, 0, 10000);
-  // Silent time between frames, in ms. Default: 3.5 characters at the baud rate on a real
-  // serial port; none on TCP and pseudo-terminals (no wire).
-  if (o.interFrameDelay !== undefined && o.interFrameDelay !== null && o.interFrameDelay !== 'auto') {
-    out.interFrameDelay = v.number('interFrameDelay', o.interFrameDelay, 0, 1000);
-  }
+  // Silent time between frames, in ms. 'auto': 3.5 characters at the baud rate on a real
+  // serial port; none on TCP and pseudo-terminals (no wire). The rule is io::autoGap.
+  if (out.interFrameDelay !== 'auto') v.number('interFrameDelay', out.interFrameDelay, 0, 1000);
   return out;
 }
 
@@ -110,7 +98,6 @@ class ModbusBus extends EventEmitter {
     this.options = Object.freeze({ ...opts });
     this._state = 'connecting';
     this._closed = false;
-    this._sensors = new Map();
     this._native = new native.NativeModbusBus({ ...opts, ...target }, (state, error, retryIn) => {
       this._state = state;
       this.emit('state', { state, error: error || null, retryIn });
@@ -163,7 +150,7 @@ class ModbusBus extends EventEmitter {
    * arrived until `quietMs` of silence or `timeoutMs`. For diagnostics: no framing, no CRC.
    */
   rawExchange(request, options = {}) {
-    const { timeoutMs = 500, quietMs = 50 } = v.knownKeys('options', v.plainObject('options', options), ['timeoutMs', 'quietMs']);
+    const { timeoutMs = defaults.timeout, quietMs = 50 } = v.knownKeys('options', v.plainObject('options', options), ['timeoutMs', 'quietMs']);
     if (request !== null && !Buffer.isBuffer(request)) v.fail('request', 'a Buffer or null', request, 'EINVAL');
     if (request && request.length > 512) v.fail('request', 'at most 512 bytes', `${request.length} bytes`);
     v.integer('timeoutMs', timeoutMs, 1, 60000);

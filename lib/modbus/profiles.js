@@ -119,4 +119,13 @@ function resolveProfile(profile) {
   return p;
 }
 
-module.exports = { profiles: builtIn, resolveProfile };
+/**
+ * How many decimals a channel's value has: a raw value divided by `scale` (1, 10, 100,
+ * 1000) has log10(scale) of them. The one definition; the sensor, the diagnostics and the
+ * Node-RED status text use it.
+ */
+function decimalsFor(scale) {
+  return Math.max(0, Math.round(Math.log10(scale)));
+}
+
+module.exports = { profiles: builtIn, resolveProfile, decimalsFor };

@@ -3,16 +3,15 @@
 // and verified configuration writes (address, baud rate, corrections).
 const v = require('../validate');
 const { ValidationError, DeviceError } = require('../errors');
-const { resolveProfile } = require('./profiles');
+const { resolveProfile, decimalsFor } = require('./profiles');
 
 const toSigned = (x) => (x >= 0x8000 ? x - 0x10000 : x);
 const toUnsigned = (x) => (x < 0 ? x + 0x10000 : x);
 const round = (x, digits) => Number(x.toFixed(digits));
-const digitsFor = (scale) => Math.max(0, Math.round(Math.log10(scale)));
 
 function decode(raw, ch) {
   const n = ch.signed ? toSigned(raw) : raw;
-  return round(n / ch.scale, digitsFor(ch.scale));
+  return round(n / ch.scale, decimalsFor(ch.scale));
 }
 
 class ModbusSensor {

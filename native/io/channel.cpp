@@ -41,9 +41,15 @@ void Channel::setState(LinkState s, const Error& e, std::chrono::milliseconds re
   if (onState_) onState_(s, e, retryIn);
 }
 
+std::chrono::microseconds autoGap(const Link& link, const WireGap& rule) {
+  const auto ch = link.charTime();
+  if (ch.count() == 0) return std::chrono::microseconds(0);
+  return std::max(ch * static_cast<long>(rule.tenthsOfChars) / 10, rule.atLeast);
+}
+
 std::chrono::microseconds Channel::gap() const {
   if (opts_.interFrameGap.count() >= 0) return opts_.interFrameGap;
-  return link_->charTime() * 35 / 10;
+  return autoGap(*link_, opts_.wireGap);
 }
 
 void Channel::open(std::function<void(const Error&)> done) {
@@ -83,7 +89,7 @@ void Channel::submit(Transaction tx) {
             {});
     return;
   }
-  if (queue_.size() >= opts_.queueLimit) {
+  if (opts_.queueLimit != 0 && queue_.size() >= opts_.queueLimit) {
     ++stats_.rejectedQueueFull;
     tx.done(connectionError("EQUEUEFULL", "request queue of " + link_->describe() + " is full (" +
                                               std::to_string(opts_.queueLimit) + " waiting)"),

@@ -59,12 +59,26 @@ struct Transaction {
 enum class LinkState { Connecting, Open, Reconnecting, Closed };
 const char* linkStateName(LinkState s);
 
+// The inter-frame gap a family keeps on a real wire: `chars` character times (tenths, so
+// 35 = 3.5) or `atLeast`, whichever is longer.
+struct WireGap {
+  unsigned tenthsOfChars = 0;
+  std::chrono::microseconds atLeast{0};
+};
+
+// The one rule behind interFrameDelay 'auto', for every family: no gap where the link has no
+// wire (charTime() == 0: a pseudo-terminal, TCP), the family's WireGap on a serial line.
+std::chrono::microseconds autoGap(const Link& link, const WireGap& rule);
+
+// Every value here is set by the caller (the addon passes lib/defaults.js's); the zeroes
+// below are not defaults of the product, only what a test gets when it sets nothing.
 struct ChannelOptions {
-  std::chrono::microseconds interFrameGap{-1};  // -1: 3.5 characters on a wire, none otherwise
-  std::chrono::milliseconds settle{20};          // quiet time before an invalid reply is final
-  std::chrono::milliseconds reconnectMin{250};
-  std::chrono::milliseconds reconnectMax{10000};
-  size_t queueLimit = 1000;
+  std::chrono::microseconds interFrameGap{-1};  // < 0: 'auto' (autoGap with wireGap)
+  WireGap wireGap;
+  std::chrono::milliseconds settle{0};          // quiet time before an invalid reply is final
+  std::chrono::milliseconds reconnectMin{0};
+  std::chrono::milliseconds reconnectMax{0};
+  size_t queueLimit = 0;                        // 0: no limit
 };
 
 struct ChannelStats {

@@ -101,6 +101,20 @@ void NineBitLink::asyncWrite(const uint8_t* data, size_t len, IoHandler done) {
   for (const auto& s : steps_) record.push_back({s.first, s.second.size()});
   trace_.push_back(std::move(record));
   if (trace_.size() > kTraceLength) trace_.pop_front();
+  if (isPseudoTerminal()) {
+    // A pseudo-terminal has no UART: the kernel drops the parity bit and there is no output
+    // queue to drain, so switching parity between bytes would only cost two tcsetattr calls
+    // and a timer per packet. The steps are planned and recorded as on a wire (parityTrace);
+    // the bytes go out in one write.
+    whole_.assign(data, data + len);
+    const unsigned ep = epoch_;
+    asio::async_write(sd_, asio::buffer(whole_), [this, ep, done = std::move(done)](std::error_code ec, size_t n) mutable {
+      if (ep != epoch_) return;
+      written_ = n;
+      done(ec, n);
+    });
+    return;
+  }
   runStep(0, std::move(done));
 }
 

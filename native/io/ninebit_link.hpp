@@ -46,6 +46,7 @@ class NineBitLink : public SerialLink {
   char current_ = 0;
   std::vector<std::pair<char, std::vector<uint8_t>>> steps_;
   size_t written_ = 0;
+  std::vector<uint8_t> whole_;  // the packet, on a pseudo-terminal (written at once)
   asio::steady_timer drainTimer_;
   std::deque<std::vector<ParityStep>> trace_;
   unsigned epoch_ = 0;

@@ -115,33 +115,58 @@ void Addon::teardown(void* arg) {
 }
 
 Napi::Value Addon::makeError(Napi::Env env, const Error& e) {
+  Napi::Object fields = Napi::Object::New(env);
+  for (const auto& [k, v] : e.labels) fields.Set(k, v);
+  for (const auto& [k, v] : e.numbers) fields.Set(k, static_cast<double>(v));
   if (!errorFactory.IsEmpty()) {
     return errorFactory.Call({Napi::String::New(env, errorKindName(e.kind)), Napi::String::New(env, e.code),
                               Napi::String::New(env, e.message), Napi::Number::New(env, e.detail),
-                              Napi::String::New(env, e.rawHex)});
+                              Napi::String::New(env, e.rawHex), fields});
   }
   Napi::Error err = Napi::Error::New(env, e.message);
   err.Set("code", Napi::String::New(env, e.code));
   err.Set("kind", Napi::String::New(env, errorKindName(e.kind)));
+  for (const auto& [k, v] : e.labels) err.Set(k, v);
+  for (const auto& [k, v] : e.numbers) err.Set(k, static_cast<double>(v));
   return err.Value();
 }
 
 Addon& addonOf(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
 
-double numberOption(Napi::Object o, const char* key, double def) {
-  if (!o.Has(key)) return def;
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return def;
+namespace {
+Napi::Value requiredOption(Napi::Object o, const char* key) {
+  Napi::Value v = o.Has(key) ? o.Get(key) : o.Env().Undefined();
+  if (v.IsUndefined() || v.IsNull())
+    throw Napi::TypeError::New(o.Env(), std::string(key) + " is missing (lib passes every option, from lib/defaults.js)");
+  return v;
+}
+}  // namespace
+
+double numberOption(Napi::Object o, const char* key) {
+  Napi::Value v = requiredOption(o, key);
   if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
   return v.As<Napi::Number>().DoubleValue();
 }
 
-std::string stringOption(Napi::Object o, const char* key, const std::string& def) {
-  if (!o.Has(key)) return def;
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return def;
+std::string stringOption(Napi::Object o, const char* key) {
+  Napi::Value v = requiredOption(o, key);
   if (!v.IsString()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a string");
   return v.As<Napi::String>().Utf8Value();
+}
+
+std::chrono::microseconds gapOption(Napi::Object o, const char* key) {
+  Napi::Value v = requiredOption(o, key);
+  if (v.IsString() && v.As<Napi::String>().Utf8Value() == "auto") return std::chrono::microseconds(-1);
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be 'auto' or a number of ms");
+  return std::chrono::microseconds(static_cast<long>(v.As<Napi::Number>().DoubleValue() * 1000));
+}
+
+double numberOr(Napi::Object o, const char* key, double absent) {
+  if (!o.Has(key)) return absent;
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return absent;
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
 }
 
 namespace {
@@ -157,7 +182,7 @@ Napi::Value engineOptions(const Napi::CallbackInfo& info) {
   if (info.Length() > 0 && info[0].IsObject()) {
     Napi::Object o = info[0].As<Napi::Object>();
     if (o.Has("spinMicros")) {
-      double us = numberOption(o, "spinMicros", -1);  // lib/engine.js validated it; checked again here
+      double us = numberOr(o, "spinMicros", -1);  // lib/engine.js validated it; checked again here
       if (!(us >= 0 && us <= 10000) || us != static_cast<double>(static_cast<uint32_t>(us)))
         throw Napi::RangeError::New(env, "spinMicros must be an integer 0..10000");
       io::Engine::instance().setSpinMicros(static_cast<uint32_t>(us));

@@ -3,6 +3,7 @@
 #pragma once
 #include <napi.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -97,7 +98,13 @@ void initM307(Napi::Env env, Napi::Object exports);
 void initMate(Napi::Env env, Napi::Object exports);
 
 // Option readers: a missing key gives the default; a wrong type throws a TypeError naming it.
-double numberOption(Napi::Object o, const char* key, double def);
-std::string stringOption(Napi::Object o, const char* key, const std::string& def);
+// Options lib passes to a constructor. lib fills in every value from lib/defaults.js, so a
+// missing one is a bug in lib: TypeError, never a fallback value of our own.
+double numberOption(Napi::Object o, const char* key);
+std::string stringOption(Napi::Object o, const char* key);
+// interFrameDelay: 'auto' (-1 µs: Channel applies autoGap) or a number of milliseconds.
+std::chrono::microseconds gapOption(Napi::Object o, const char* key);
+// A field that may be absent, with the sentinel to use then (validated afterwards).
+double numberOr(Napi::Object o, const char* key, double absent);
 
 }  // namespace fl::node

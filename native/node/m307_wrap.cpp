@@ -166,17 +166,17 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     Napi::Object o = info[0].As<Napi::Object>();
     js_ = makeStateCallback(info[1]);
     asio::io_context& io = io::Engine::instance().context();
-    auto link = std::make_unique<io::TcpLink>(io, stringOption(o, "host", "127.0.0.1"),
-                                              static_cast<uint16_t>(numberOption(o, "port", 10001)),
-                                              milliseconds(static_cast<long>(numberOption(o, "connectTimeout", 5000))));
+    auto link = std::make_unique<io::TcpLink>(io, stringOption(o, "host"),
+                                              static_cast<uint16_t>(numberOption(o, "port")),
+                                              milliseconds(static_cast<long>(numberOption(o, "connectTimeout"))));
     io::ChannelOptions co;
     co.interFrameGap = std::chrono::microseconds(0);
-    co.reconnectMin = milliseconds(static_cast<long>(numberOption(o, "reconnectMinDelay", 500)));
-    co.reconnectMax = milliseconds(static_cast<long>(numberOption(o, "reconnectMaxDelay", 30000)));
+    co.reconnectMin = milliseconds(static_cast<long>(numberOption(o, "reconnectMinDelay")));
+    co.reconnectMax = milliseconds(static_cast<long>(numberOption(o, "reconnectMaxDelay")));
     session::M307Options mo;
-    mo.timeout = milliseconds(static_cast<long>(numberOption(o, "timeout", 5000)));
-    mo.logIdleTimeout = milliseconds(static_cast<long>(numberOption(o, "logIdleTimeout", 5000)));
-    mo.logTimeout = milliseconds(static_cast<long>(numberOption(o, "logTimeout", 180000)));
+    mo.timeout = milliseconds(static_cast<long>(numberOption(o, "timeout")));
+    mo.logIdleTimeout = milliseconds(static_cast<long>(numberOption(o, "logIdleTimeout")));
+    mo.logTimeout = milliseconds(static_cast<long>(numberOption(o, "logTimeout")));
     channel_ = std::make_shared<io::Channel>(io, std::move(link), co, forwardState(addonOf(env).outlet, js_));
     trackChannel(env, channel_);
     session_ = std::make_shared<session::M307Session>(channel_, mo);
@@ -209,11 +209,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
   Napi::Value readStatus(const Napi::CallbackInfo& info) {
     return call(info.Env(), [](auto s, auto p, const OutletPtr& a) {
       s->readStatus([p, a](const Error& e, const Record& r) {
-        settleRecord(p, a, e, r, [](Napi::Env env, const Record& rec) {
-          Napi::Object o = statusToJs(env, rec);
-          o.Set("rawRecord", recordToBuffer(env, rec));
-          return Napi::Value(o);
-        });
+        settleRecord(p, a, e, r, [](Napi::Env env, const Record& rec) { return Napi::Value(statusToJs(env, rec)); });
       });
     });
   }
@@ -311,11 +307,11 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "datetime must be an object");
     Napi::Object o = info[0].As<Napi::Object>();
     m307::DateTime dt;
-    dt.year = static_cast<int>(numberOption(o, "year", 0));
-    dt.month = static_cast<int>(numberOption(o, "month", 0));
-    dt.day = static_cast<int>(numberOption(o, "day", 0));
-    dt.hour = static_cast<int>(numberOption(o, "hour", -1));
-    dt.minute = static_cast<int>(numberOption(o, "minute", -1));
+    dt.year = static_cast<int>(numberOr(o, "year", 0));
+    dt.month = static_cast<int>(numberOr(o, "month", 0));
+    dt.day = static_cast<int>(numberOr(o, "day", 0));
+    dt.hour = static_cast<int>(numberOr(o, "hour", -1));
+    dt.minute = static_cast<int>(numberOr(o, "minute", -1));
     int rate = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
     if (Error e = m307::validateClock(dt, rate)) throw Napi::Error(env, addonOf(env).makeError(env, e));
     return call(env, [dt, rate](auto s, auto p, const OutletPtr& a) {

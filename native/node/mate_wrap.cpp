@@ -129,7 +129,7 @@ const uint8_t* payloadArg(const Napi::CallbackInfo& info, size_t want, size_t& l
   lenOut = b.Length();
   if (lenOut == want + 3) {
     if (!mate::checksumOk(b.Data(), lenOut)) {
-      Error e(ErrorKind::Protocol, "ECHECKSUM", "the frame's checksum is wrong");
+      Error e = checksumError("sum", "the frame's checksum is wrong");
       throw Napi::Error(env, addonOf(env).makeError(env, e));
     }
     lenOut = want;
@@ -162,6 +162,7 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
   static Napi::Function define(Napi::Env env) {
     return DefineClass(env, "NativeMateBus",
                        {InstanceMethod("open", &MateBusWrap::open), InstanceMethod("command", &MateBusWrap::command),
+                        InstanceMethod("writeVerified", &MateBusWrap::writeVerified),
                         InstanceMethod("parityTrace", &MateBusWrap::parityTrace), InstanceMethod("stats", &MateBusWrap::stats),
                         InstanceMethod("close", &MateBusWrap::close)});
   }
@@ -174,21 +175,21 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
     js_ = makeStateCallback(info[1]);
     asio::io_context& io = io::Engine::instance().context();
     io::SerialSettings s;
-    s.path = stringOption(o, "path", "");
-    const std::string driver = stringOption(o, "serialDriver", "auto");
+    s.path = stringOption(o, "path");
+    const std::string driver = stringOption(o, "serialDriver");
     s.driver = driver == "libserialport" ? io::SerialSettings::Driver::LibSerialPort
                : driver == "termios"     ? io::SerialSettings::Driver::Termios
                                          : io::SerialSettings::Driver::Auto;
-    const bool pjon = stringOption(o, "transport", "serial") == "pjon";
+    const bool pjon = stringOption(o, "transport") == "pjon";
     std::unique_ptr<io::Link> link;
     if (pjon) {
-      s.baudRate = static_cast<int>(numberOption(o, "baudRate", 115200));
+      s.baudRate = static_cast<int>(numberOption(o, "baudRate"));
       s.parity = 'N';
       if (Error e = io::validateSerialSettings(s)) throw Napi::Error(env, addonOf(env).makeError(env, e));
       link = std::make_unique<io::SerialLink>(io, s);
     } else {
       s.baudRate = 9600;
-      const std::string mode = stringOption(o, "parityMode", "auto");
+      const std::string mode = stringOption(o, "parityMode");
       io::NineBitMode m = mode == "mark-space" ? io::NineBitMode::MarkSpace
                           : mode == "odd-even" ? io::NineBitMode::OddEven
                                                : io::NineBitMode::Auto;
@@ -198,13 +199,13 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
       link = std::move(nb);
     }
     io::ChannelOptions co;
-    const double gapMs = numberOption(o, "interFrameDelay", 2);  // uMATE: "other end gets confused if we send too fast"
-    co.interFrameGap = std::chrono::microseconds(static_cast<long>(gapMs * 1000));
-    co.reconnectMin = milliseconds(static_cast<long>(numberOption(o, "reconnectMinDelay", 250)));
-    co.reconnectMax = milliseconds(static_cast<long>(numberOption(o, "reconnectMaxDelay", 10000)));
+    co.interFrameGap = gapOption(o, "interFrameDelay");
+    co.wireGap = io::WireGap{0, std::chrono::microseconds(mate::kInterFrameMicros)};
+    co.reconnectMin = milliseconds(static_cast<long>(numberOption(o, "reconnectMinDelay")));
+    co.reconnectMax = milliseconds(static_cast<long>(numberOption(o, "reconnectMaxDelay")));
     session::MateOptions mo;
-    mo.timeout = milliseconds(static_cast<long>(numberOption(o, "timeout", 100)));
-    mo.retries = static_cast<unsigned>(numberOption(o, "retries", 2));
+    mo.timeout = milliseconds(static_cast<long>(numberOption(o, "timeout")));
+    mo.retries = static_cast<unsigned>(numberOption(o, "retries"));
     mo.pjonBridge = pjon;
     channel_ = std::make_shared<io::Channel>(io, std::move(link), co, forwardState(addonOf(env).outlet, js_));
     trackChannel(env, channel_);
@@ -255,6 +256,31 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
           p->resolve(env, o);
         });
       }, retries);
+    });
+    return p->deferred.Promise();
+  }
+
+  // writeVerified(port, address, value) -> the value read back; EVERIFY when it differs.
+  Napi::Value writeVerified(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    for (size_t i = 0; i < 3; ++i)
+      if (!info[i].IsNumber()) throw Napi::TypeError::New(env, "writeVerified(port, address, value) takes numbers");
+    auto num = [&](size_t i) { return static_cast<long long>(info[i].As<Napi::Number>().Int64Value()); };
+    long long port = num(0), address = num(1), value = num(2);
+    if (Error e = mate::checkPort(port)) throwValidation(env, e);
+    if (Error e = mate::checkRegister(address)) throwValidation(env, e);
+    if (Error e = mate::checkValue(value)) throwValidation(env, e);
+    auto p = std::make_shared<PendingPromise>(env);
+    OutletPtr addon = addonOf(env).outlet;
+    auto bus = bus_;
+    asio::post(io::Engine::instance().context(), [bus, p, addon, port, address, value] {
+      bus->writeVerified(static_cast<uint8_t>(port), static_cast<uint16_t>(address), static_cast<uint16_t>(value),
+                         [p, addon](const Error& e, uint16_t back) {
+                           addon->post([p, e, back](Napi::Env env) {
+                             if (e) p->reject(env, e);
+                             else p->resolve(env, Napi::Number::New(env, back));
+                           });
+                         });
     });
     return p->deferred.Promise();
   }
@@ -416,6 +442,37 @@ void initMate(Napi::Env env, Napi::Object exports) {
           if (Error e = mate::registerRaw(*r, info[2].As<Napi::Number>().DoubleValue(), raw)) return throwValidation(info.Env(), e);
           return Napi::Number::New(info.Env(), raw);
         }));
+  // The protocol's numbers, for lib to use by name (never restated in JS).
+  Napi::Object cmds = Napi::Object::New(env);
+  for (uint8_t t : {mate::kRead, mate::kWrite, mate::kStatus, mate::kLog}) cmds.Set(mate::commandTypeName(t), static_cast<double>(t));
+  m.Set("commands", cmds);
+  Napi::Object types = Napi::Object::New(env);
+  for (uint8_t t : {mate::kNoDevice, mate::kHub, mate::kFx, mate::kMx, mate::kDc}) types.Set(mate::deviceTypeName(t), static_cast<double>(t));
+  m.Set("deviceTypes", types);
+  m.Set("deviceTypeMask", static_cast<double>(mate::kDeviceTypeMask));
+  m.Set("maxPort", static_cast<double>(mate::kMaxPort));
+  m.Set("maxLogDay", static_cast<double>(mate::kMaxLogDay));
+  m.Set("statusPage", static_cast<double>(mate::kStatusPage));
+  m.Set("dcFirstPage", static_cast<double>(mate::kDcFirstPage));
+  m.Set("dcLastPage", static_cast<double>(mate::kDcLastPage));
+  m.Set("mxStatusParam", static_cast<double>(mate::kMxStatusParam));
+  m.Set("dcResetValue", static_cast<double>(mate::kDcResetValue));
+  // fxControls: [{ name, register (its name in the FX table), address, values: { off: 0, ... } }]
+  auto controls = mate::fxControls();
+  Napi::Array ctl = Napi::Array::New(env, controls.size());
+  for (size_t i = 0; i < controls.size(); ++i) {
+    const mate::FxControl& c = controls[i];
+    const mate::RegisterSpec* r = mate::findRegister(mate::kFx, c.registerName);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", c.name);
+    o.Set("register", c.registerName);
+    o.Set("address", r ? static_cast<double>(r->address) : -1.0);
+    Napi::Object vals = Napi::Object::New(env);
+    for (const auto& v : c.values) vals.Set(v.name, static_cast<double>(v.value));
+    o.Set("values", vals);
+    ctl.Set(static_cast<uint32_t>(i), o);
+  }
+  m.Set("fxControls", ctl);
   exports.Set("mate", m);
 }
 

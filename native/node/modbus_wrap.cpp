@@ -61,20 +61,20 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
 
     asio::io_context& io = io::Engine::instance().context();
     std::unique_ptr<io::Link> link;
-    const std::string kind = stringOption(o, "kind", "serial");
+    const std::string kind = stringOption(o, "kind");
     if (kind == "tcp") {
-      link = std::make_unique<io::TcpLink>(io, stringOption(o, "host", "127.0.0.1"),
-                                           static_cast<uint16_t>(numberOption(o, "port", 502)),
-                                           milliseconds(static_cast<long>(numberOption(o, "connectTimeout", 3000))));
+      link = std::make_unique<io::TcpLink>(io, stringOption(o, "host"),
+                                           static_cast<uint16_t>(numberOption(o, "port")),
+                                           milliseconds(static_cast<long>(numberOption(o, "connectTimeout"))));
     } else {
       io::SerialSettings s;
-      s.path = stringOption(o, "path", "");
-      s.baudRate = static_cast<int>(numberOption(o, "baudRate", 9600));
-      s.dataBits = static_cast<int>(numberOption(o, "dataBits", 8));
-      s.stopBits = static_cast<int>(numberOption(o, "stopBits", 1));
-      const std::string parity = stringOption(o, "parity", "none");
+      s.path = stringOption(o, "path");
+      s.baudRate = static_cast<int>(numberOption(o, "baudRate"));
+      s.dataBits = static_cast<int>(numberOption(o, "dataBits"));
+      s.stopBits = static_cast<int>(numberOption(o, "stopBits"));
+      const std::string parity = stringOption(o, "parity");
       s.parity = parity == "even" ? 'E' : parity == "odd" ? 'O' : parity == "none" ? 'N' : '?';
-      const std::string driver = stringOption(o, "serialDriver", "auto");
+      const std::string driver = stringOption(o, "serialDriver");
       s.driver = driver == "libserialport" ? io::SerialSettings::Driver::LibSerialPort
                  : driver == "termios"     ? io::SerialSettings::Driver::Termios
                                            : io::SerialSettings::Driver::Auto;
@@ -84,18 +84,18 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
       link = std::make_unique<io::SerialLink>(io, std::move(s));
     }
     io::ChannelOptions co;
-    const double gapMs = numberOption(o, "interFrameDelay", -1);
-    co.interFrameGap = std::chrono::microseconds(gapMs < 0 ? -1 : static_cast<long>(gapMs * 1000));
-    co.settle = milliseconds(static_cast<long>(numberOption(o, "settleTime", 20)));
-    co.reconnectMin = milliseconds(static_cast<long>(numberOption(o, "reconnectMinDelay", 250)));
-    co.reconnectMax = milliseconds(static_cast<long>(numberOption(o, "reconnectMaxDelay", 10000)));
-    co.queueLimit = static_cast<size_t>(numberOption(o, "queueLimit", 1000));
+    co.interFrameGap = gapOption(o, "interFrameDelay");
+    co.wireGap = io::WireGap{modbus::kInterFrameTenthsOfChars, {}};
+    co.settle = milliseconds(static_cast<long>(numberOption(o, "settleTime")));
+    co.reconnectMin = milliseconds(static_cast<long>(numberOption(o, "reconnectMinDelay")));
+    co.reconnectMax = milliseconds(static_cast<long>(numberOption(o, "reconnectMaxDelay")));
+    co.queueLimit = static_cast<size_t>(numberOption(o, "queueLimit"));
     session::ModbusOptions mo;
-    mo.timeout = milliseconds(static_cast<long>(numberOption(o, "timeout", 500)));
-    mo.retries = static_cast<unsigned>(numberOption(o, "retries", 0));
-    mo.offlineAfter = static_cast<unsigned>(numberOption(o, "offlineAfter", 3));
-    mo.offlineProbe = milliseconds(static_cast<long>(numberOption(o, "offlineProbeInterval", 5000)));
-    mo.broadcastTurnaround = milliseconds(static_cast<long>(numberOption(o, "broadcastDelay", 100)));
+    mo.timeout = milliseconds(static_cast<long>(numberOption(o, "timeout")));
+    mo.retries = static_cast<unsigned>(numberOption(o, "retries"));
+    mo.offlineAfter = static_cast<unsigned>(numberOption(o, "offlineAfter"));
+    mo.offlineProbe = milliseconds(static_cast<long>(numberOption(o, "offlineProbeInterval")));
+    mo.broadcastTurnaround = milliseconds(static_cast<long>(numberOption(o, "broadcastDelay")));
 
     channel_ = std::make_shared<io::Channel>(io, std::move(link), co, forwardState(addonOf(env).outlet, js_));
     trackChannel(env, channel_);
@@ -189,8 +189,10 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
     } else if (!info[0].IsNull() && !info[0].IsUndefined()) {
       throw Napi::TypeError::New(env, "request must be a Buffer or null");
     }
-    const double timeout = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 500;
-    const double quiet = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : 50;
+    // lib passes both (its defaults); no values of our own here.
+    if (!info[1].IsNumber() || !info[2].IsNumber()) throw Napi::TypeError::New(env, "raw(request, timeoutMs, quietMs) takes numbers");
+    const double timeout = info[1].As<Napi::Number>().DoubleValue();
+    const double quiet = info[2].As<Napi::Number>().DoubleValue();
     if (!(timeout >= 1 && timeout <= 60000) || !(quiet >= 0 && quiet <= 10000))
       throw Napi::RangeError::New(env, "timeoutMs must be 1..60000 and quietMs 0..10000");
     auto p = std::make_shared<PendingPromise>(env);
@@ -244,6 +246,49 @@ void initModbus(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = ModbusBusWrap::define(env);
   addonOf(env).modbusBusCtor = Napi::Persistent(ctor);
   exports.Set("NativeModbusBus", ctor);
+
+  // modbus: the codec's facts and pure helpers for lib (the diagnostics judge raw bytes with
+  // these rather than with a CRC of their own).
+  Napi::Object m = Napi::Object::New(env);
+  Napi::Object fns = Napi::Object::New(env);
+  fns.Set("readHoldingRegisters", static_cast<double>(modbus::kReadHoldingRegisters));
+  fns.Set("readInputRegisters", static_cast<double>(modbus::kReadInputRegisters));
+  fns.Set("writeSingleRegister", static_cast<double>(modbus::kWriteSingleRegister));
+  fns.Set("writeMultipleRegisters", static_cast<double>(modbus::kWriteMultipleRegisters));
+  m.Set("functions", fns);
+  m.Set("maxUnit", static_cast<double>(modbus::kMaxUnit));
+  m.Set("maxReadCount", static_cast<double>(modbus::kMaxReadCount));
+  m.Set("maxWriteCount", static_cast<double>(modbus::kMaxWriteCount));
+  m.Set("maxAduLength", static_cast<double>(modbus::kMaxAduLength));
+  auto bufArg = [](const Napi::CallbackInfo& info) {
+    if (!info[0].IsBuffer()) throw Napi::TypeError::New(info.Env(), "expected a Buffer");
+    return info[0].As<Napi::Buffer<uint8_t>>();
+  };
+  // crc16(buf, start = 0, end = buf.length)
+  m.Set("crc16", Napi::Function::New(env, [bufArg](const Napi::CallbackInfo& info) -> Napi::Value {
+          auto b = bufArg(info);
+          size_t start = info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
+          size_t end = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : b.Length();
+          if (end > b.Length() || start > end) throw Napi::RangeError::New(info.Env(), "start/end outside the buffer");
+          return Napi::Number::New(info.Env(), modbus::crc16(b.Data() + start, end - start));
+        }));
+  m.Set("findCrcFrame", Napi::Function::New(env, [bufArg](const Napi::CallbackInfo& info) -> Napi::Value {
+          auto b = bufArg(info);
+          return Napi::Number::New(info.Env(), static_cast<double>(modbus::findCrcFrame(b.Data(), b.Length())));
+        }));
+  // readRequest(unit, function, address, count) -> the ADU with its CRC (validated like a bus request)
+  m.Set("readRequest", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          Napi::Env env = info.Env();
+          for (size_t i = 0; i < 4; ++i)
+            if (!info[i].IsNumber()) throw Napi::TypeError::New(env, "readRequest(unit, function, address, count) takes numbers");
+          auto n = [&](size_t i) { return info[i].As<Napi::Number>().Uint32Value(); };
+          modbus::Request r = modbus::Request::read(static_cast<uint8_t>(n(0)), static_cast<uint8_t>(n(1)), static_cast<uint16_t>(n(2)),
+                                                    static_cast<uint16_t>(n(3)));
+          if (Error e = modbus::validate(r)) throw Napi::Error(env, addonOf(env).makeError(env, e));
+          Bytes b = modbus::encode(r);
+          return Napi::Buffer<uint8_t>::Copy(env, b.data(), b.size());
+        }));
+  exports.Set("modbus", m);
 }
 
 }  // namespace fl::node

@@ -12,13 +12,15 @@
 
 namespace fl::session {
 
+// Set by the caller (the addon passes lib/defaults.js's values); only clockReplyWait, a
+// protocol fact rather than a setting, has its value here.
 struct M307Options {
-  std::chrono::milliseconds timeout{5000};
-  std::chrono::milliseconds logIdleTimeout{5000};  // longest silence inside a log download
+  std::chrono::milliseconds timeout{0};
+  std::chrono::milliseconds logIdleTimeout{0};  // longest silence inside a log download
   std::chrono::milliseconds clockReplyWait{1000};  // the store-clock reply is undocumented
   // The whole log download, however the bytes trickle in (a slow drip never trips the idle
   // timeout). 4,000 records through a 9,600-baud serial server take about 63 s.
-  std::chrono::milliseconds logTimeout{180000};
+  std::chrono::milliseconds logTimeout{0};
 };
 
 class M307Session : public std::enable_shared_from_this<M307Session> {

@@ -1,6 +1,7 @@
 #include "session/mate_bus.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 #include "mate/pjon.hpp"
@@ -13,6 +14,34 @@ void MateBus::execute(const mate::Command& cmd, Done done, int retries) {
     return;
   }
   attempt(std::make_shared<mate::Command>(cmd), retries < 0 ? opts_.retries : static_cast<unsigned>(retries), std::move(done));
+}
+
+void MateBus::writeVerified(uint8_t port, uint16_t reg, uint16_t value, std::function<void(const Error&, uint16_t)> done) {
+  std::weak_ptr<MateBus> weak = shared_from_this();
+  execute(mate::Command::write(port, reg, value), [weak, port, reg, value, done](const Error& e, const mate::Reply&) {
+    auto self = weak.lock();
+    if (e || !self) {
+      done(e ? e : Error(ErrorKind::Connection, "ECLOSED", "bus closed"), 0);
+      return;
+    }
+    self->execute(mate::Command::read(port, reg), [port, reg, value, done](const Error& e2, const mate::Reply& r) {
+      if (e2) {
+        done(e2, 0);
+        return;
+      }
+      if (r.value != value) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%04X", static_cast<unsigned>(reg));
+        Error v(ErrorKind::Device, "EVERIFY",
+                "port " + std::to_string(port) + " register " + hex + " did not take " + std::to_string(value) + ": it reads back " +
+                    std::to_string(r.value));
+        v.numbers = {{"port", port}, {"register", reg}, {"written", value}, {"readBack", r.value}};
+        done(v, r.value);
+        return;
+      }
+      done({}, r.value);
+    });
+  });
 }
 
 void MateBus::attempt(std::shared_ptr<mate::Command> cmd, unsigned triesLeft, Done done) {

@@ -11,9 +11,10 @@
 
 namespace fl::session {
 
+// Set by the caller (the addon passes lib/defaults.js's values); no defaults of its own.
 struct MateOptions {
-  std::chrono::milliseconds timeout{100};  // the real MATE gives up after ~50 ms
-  unsigned retries = 2;
+  std::chrono::milliseconds timeout{0};
+  unsigned retries = 0;
   bool pjonBridge = false;
 };
 
@@ -25,6 +26,10 @@ class MateBus : public std::enable_shared_from_this<MateBus> {
   // On the engine thread.
   // retries < 0: the bus's default.
   void execute(const mate::Command& cmd, Done done, int retries = -1);
+  // A verified write, like M307's: WRITE `value` to `reg`, then READ it back. A read-back
+  // that differs is DeviceError EVERIFY with { port, register, written, readBack }. `done`
+  // gets the value read back.
+  void writeVerified(uint8_t port, uint16_t reg, uint16_t value, std::function<void(const Error&, uint16_t readBack)> done);
   uint64_t retriesUsed() const { return retriesUsed_; }
 
  private:

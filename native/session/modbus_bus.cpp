@@ -73,10 +73,9 @@ void ModbusBus::attempt(std::shared_ptr<Request> req, unsigned triesLeft, Done d
     Error err = e;
     if (!err && parsed->response.exceptionCode) {
       const uint8_t code = parsed->response.exceptionCode;
-      err = Error(ErrorKind::Device, "EEXCEPTION",
-                  "unit " + std::to_string(req->unit) + " answered exception " + std::to_string(code) + " (" +
-                      modbus::exceptionName(code) + ")",
-                  code);
+      err = rejectedError("exceptionCode", code,
+                          "unit " + std::to_string(req->unit) + " answered exception " + std::to_string(code) + " (" +
+                              modbus::exceptionName(code) + ")");
     }
     const bool retryable = err && (err.kind == ErrorKind::Timeout || err.kind == ErrorKind::Protocol);
     if (retryable && triesLeft > 0 && self->channel_->state() == io::LinkState::Open) {

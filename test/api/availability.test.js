@@ -59,7 +59,7 @@ describe('availability rule (lib/availability.js) over a real bus', function () 
     assert.strictEqual(await poll(a), false);
     assert.strictEqual(a.state, 'online', 'two bad frames must not flap the device');
     assert.strictEqual(await poll(a), true);
-    assert.deepStrictEqual([a.state, a.code], ['offline', 'ECRC']);
+    assert.deepStrictEqual([a.state, a.code], ['offline', 'ECHECKSUM']);
     assert.match(a.reason, /3 garbled answers in a row/);
     sim.setFault(1, 'exception', { code: 2 });
     const b = new Availability();

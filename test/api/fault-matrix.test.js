@@ -52,13 +52,13 @@ describe('fault matrix: Modbus', function () {
 
   const cases = [
     ['silence', 'silent', {}, errors.TimeoutError, ['ETIMEDOUT']],
-    ['bad CRC', 'bad-crc', {}, errors.ProtocolError, ['ECRC']],
+    ['bad CRC', 'bad-crc', {}, errors.ProtocolError, ['ECHECKSUM']],
     ['short frame', 'short', {}, errors.ProtocolError, ['EFRAME']],
-    ['garbage frame', 'garbage', {}, errors.ProtocolError, ['EFRAME', 'ECRC', 'EUNIT', 'EFUNCTION']],
-    ['another unit answers', 'wrong-unit', {}, errors.ProtocolError, ['EUNIT']],
-    ['noise on the line', 'noise', { rate: 1 }, errors.ProtocolError, ['ECRC', 'EFRAME']],
-    ['A/B swapped (inverted bytes)', 'swapped-ab', {}, errors.ProtocolError, ['EFRAME', 'ECRC', 'EUNIT', 'EFUNCTION']],
-    ['floating ground (0xFF)', 'floating-ground', {}, errors.ProtocolError, ['EFRAME', 'ECRC', 'EUNIT', 'EFUNCTION']],
+    ['garbage frame', 'garbage', {}, errors.ProtocolError, ['EFRAME', 'ECHECKSUM', 'EMISMATCH']],
+    ['another unit answers', 'wrong-unit', {}, errors.ProtocolError, ['EMISMATCH']],
+    ['noise on the line', 'noise', { rate: 1 }, errors.ProtocolError, ['ECHECKSUM', 'EFRAME']],
+    ['A/B swapped (inverted bytes)', 'swapped-ab', {}, errors.ProtocolError, ['EFRAME', 'ECHECKSUM', 'EMISMATCH']],
+    ['floating ground (0xFF)', 'floating-ground', {}, errors.ProtocolError, ['EFRAME', 'ECHECKSUM', 'EMISMATCH']],
   ];
   for (const [name, mode, opts, Cls, codes] of cases) {
     it(`${name}: ${Cls.name} ${codes.join('/')}, then recovers`, async function () {
@@ -156,7 +156,7 @@ describe('fault matrix: MATE', function () {
     ['silence', 'silent', {}, errors.TimeoutError, ['ETIMEDOUT']],
     ['bad checksum', 'bad-checksum', {}, errors.ProtocolError, ['ECHECKSUM']],
     ['slow reply', 'slow', { delayMs: 300 }, errors.TimeoutError, ['ETIMEDOUT']],
-    ['invalid command', 'invalid-command', {}, errors.DeviceError, ['EINVALIDCMD']],
+    ['invalid command', 'invalid-command', {}, errors.DeviceError, ['EREJECTED']],
   ];
   for (const [name, mode, opts, Cls, codes] of cases) {
     it(`${name}: ${Cls.name} ${codes.join('/')}, then recovers`, async function () {

@@ -289,10 +289,10 @@ describe('MateBus', function () {
         t.sim.setFault(2, 'slow', { delayMs: 400 });
         await rejects(t.bus.fx(2).getStatus(), errors.TimeoutError, 'ETIMEDOUT');
       });
-      it('invalid command: DeviceError EINVALIDCMD, not retried', async function () {
+      it('invalid command: DeviceError EREJECTED, not retried', async function () {
         t.sim.setFault(1, 'invalid-command');
         const before = t.sim.stats.commands;
-        await rejects(t.bus.readRegister(1, 0x0008), errors.DeviceError, 'EINVALIDCMD');
+        await rejects(t.bus.readRegister(1, 0x0008), errors.DeviceError, 'EREJECTED');
         assert.strictEqual(t.sim.stats.commands - before, 1);
       });
       it('a device type with an upper byte set (FlexMax 0x1103) is still found', async function () {

@@ -140,16 +140,16 @@ for (const [name, serve] of Object.entries(transports)) {
         sim.setFault(1, 'silent');
         await rejects(bus.readInputRegisters(1, 1, 2), errors.TimeoutError, 'ETIMEDOUT');
       });
-      it('bad CRC: ProtocolError ECRC with the raw bytes', async function () {
+      it('bad CRC: ProtocolError ECHECKSUM with the raw bytes', async function () {
         sim.setFault(1, 'bad-crc');
-        const e = await rejects(bus.readInputRegisters(1, 1, 2), errors.ProtocolError, 'ECRC');
+        const e = await rejects(bus.readInputRegisters(1, 1, 2), errors.ProtocolError, 'ECHECKSUM');
         assert.match(e.rawData, /^01 04 04 01 31 02 22/);
       });
       it('garbage: ProtocolError', async function () {
         sim.setFault(1, 'garbage');
         const e = await bus.readInputRegisters(1, 1, 2).then(() => null, (x) => x);
         assert.ok(e instanceof errors.ProtocolError || e instanceof errors.TimeoutError, String(e));
-        if (e instanceof errors.ProtocolError) assert.ok(['EFRAME', 'ECRC', 'EUNIT', 'EFUNCTION'].includes(e.code), e.code);
+        if (e instanceof errors.ProtocolError) assert.ok(['EFRAME', 'ECHECKSUM', 'EMISMATCH'].includes(e.code), e.code);
       });
       it('slow reply past the timeout: ETIMEDOUT; within it: success', async function () {
         sim.setFault(1, 'slow', { delayMs: 350 });
@@ -158,19 +158,19 @@ for (const [name, serve] of Object.entries(transports)) {
         await new Promise((r) => setTimeout(r, 400)); // let the late reply of the first request pass
         assert.deepStrictEqual(await bus.readInputRegisters(1, 1, 2), [305, 546]);
       });
-      it('exception: DeviceError EEXCEPTION with the code and its name', async function () {
+      it('exception: DeviceError EREJECTED with the code and its name', async function () {
         sim.setFault(1, 'exception', { code: 4 });
-        const e = await rejects(bus.readInputRegisters(1, 1, 2), errors.DeviceError, 'EEXCEPTION');
+        const e = await rejects(bus.readInputRegisters(1, 1, 2), errors.DeviceError, 'EREJECTED');
         assert.strictEqual(e.exceptionCode, 4);
         assert.strictEqual(e.exceptionName, 'SERVER_DEVICE_FAILURE');
       });
       it('real exceptions: unmapped register is exception 2', async function () {
-        const e = await rejects(bus.readInputRegisters(1, 0x0400, 1), errors.DeviceError, 'EEXCEPTION');
+        const e = await rejects(bus.readInputRegisters(1, 0x0400, 1), errors.DeviceError, 'EREJECTED');
         assert.strictEqual(e.exceptionCode, 2);
       });
-      it('another unit answers: ProtocolError EUNIT', async function () {
+      it('another unit answers: ProtocolError EMISMATCH', async function () {
         sim.setFault(1, 'wrong-unit', { unit: 7 });
-        const e = await rejects(bus.readInputRegisters(1, 1, 2), errors.ProtocolError, 'EUNIT');
+        const e = await rejects(bus.readInputRegisters(1, 1, 2), errors.ProtocolError, 'EMISMATCH');
         assert.match(e.message, /unit 7/);
       });
       it('short reply: ProtocolError EFRAME at the deadline', async function () {

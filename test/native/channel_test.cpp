@@ -463,7 +463,7 @@ TEST_CASE("modbus session: retries, offline breaker and exceptions over a pty", 
 
   auto ex = run(modbus::Request::read(1, modbus::kReadHoldingRegisters, 0x0101, 1));
   CHECK(ex.first.kind == ErrorKind::Device);
-  CHECK(ex.first.code == "EEXCEPTION");
+  CHECK(ex.first.code == "EREJECTED");
   CHECK(ex.first.detail == 2);
 
   // Invalid requests never reach the wire.

@@ -546,47 +546,47 @@ TEST_CASE("reply parser: bad checksum, invalid command, wrong answers", "[mate]"
   r = parse(rd, hex("82 00 00 00 82"));
   CHECK(r.verdict == Verdict::Invalid);
   CHECK(r.error.kind == ErrorKind::Device);
-  CHECK(r.error.code == "EINVALIDCMD");
+  CHECK(r.error.code == "EREJECTED");
   CHECK(r.error.detail == 0x82);
   CHECK(contains(r.error.message, "port 1"));
   Bytes longErr = withChecksum(hex("84 00 00 00 00 00 00 00 00 00 00 00 00 00"));
   r = parse(st, longErr);
   CHECK(r.verdict == Verdict::Invalid);
-  CHECK(r.error.code == "EINVALIDCMD");
+  CHECK(r.error.code == "EREJECTED");
   r = parse(st, withChecksum(hex("83 00 00")));
   CHECK(r.verdict == Verdict::Invalid);
-  CHECK(r.error.code == "EINVALIDCMD");
+  CHECK(r.error.code == "EREJECTED");
   // The hub's 00 with bit 7 on port 0.
   r = parse(Command::read(0, 0), hex("80 00 00 00 80"));
-  CHECK(r.error.code == "EINVALIDCMD");
+  CHECK(r.error.code == "EREJECTED");
 
-  // A checksummed frame answering something else: EFUNCTION.
+  // A checksummed frame answering something else: EMISMATCH.
   r = parse(rd, hex("03 00 02 00 05"));
   CHECK(r.verdict == Verdict::Invalid);
   CHECK(r.error.kind == ErrorKind::Protocol);
-  CHECK(r.error.code == "EFUNCTION");
+  CHECK(r.error.code == "EMISMATCH");
   // FLEXnet DC page asked, MX status came back.
   r = parse(Command::status(1, 0x0A), hex(kMxStatusReply));
   CHECK(r.verdict == Verdict::Invalid);
-  CHECK(r.error.code == "EFUNCTION");
+  CHECK(r.error.code == "EMISMATCH");
   CHECK(contains(r.error.message, "mx"));
   // Status page 1 answered by a DC.
   r = parse(st, hex(kDcPageReplies[0]));
-  CHECK(r.error.code == "EFUNCTION");
+  CHECK(r.error.code == "EMISMATCH");
   // A read reply to a status request: 02 could also start an FX status, so the verdict
-  // waits for the deadline, which reports EFUNCTION.
+  // waits for the deadline, which reports EMISMATCH.
   const Bytes readReply = hex("02 00 02 00 04");
   r = parse(st, readReply);
   CHECK(r.verdict == Verdict::NeedMore);
-  CHECK(r.error.code == "EFUNCTION");
-  CHECK(deadlineError(st, readReply.data(), readReply.size()).code == "EFUNCTION");
+  CHECK(r.error.code == "EMISMATCH");
+  CHECK(deadlineError(st, readReply.data(), readReply.size()).code == "EMISMATCH");
   r = parse(Command::status(3, 0x0A), readReply);  // a DC page cannot start with 02
   CHECK(r.verdict == Verdict::Invalid);
-  CHECK(r.error.code == "EFUNCTION");
+  CHECK(r.error.code == "EMISMATCH");
   // The hub-style 00 on port 1.
   r = parse(Command::read(1, 0), hex("00 00 01 00 01"));
   CHECK(r.verdict == Verdict::Invalid);
-  CHECK(r.error.code == "EFUNCTION");
+  CHECK(r.error.code == "EMISMATCH");
   CHECK(contains(r.error.message, "hub-style"));
   // Unknown command type.
   r = parse(Command{1, 0x05, 0, 0}, hex("05 00 00 00 05"));
@@ -830,11 +830,11 @@ TEST_CASE("PJON frame parser: incremental, noise, restart, errors", "[mate]") {
   f = pjon::parseFrame(bad.data(), bad.size());
   CHECK(f.verdict == Verdict::Invalid);
   CHECK(f.error.kind == ErrorKind::Protocol);
-  CHECK(f.error.code == "ECRC");
+  CHECK(f.error.code == "ECHECKSUM");
   // Corrupt header CRC8.
   bad = hex("95 00 02 0B E3 2C 48 45 4C 4C 4F 45 EA");
   f = pjon::parseFrame(bad.data(), bad.size());
-  CHECK(f.error.code == "ECRC");
+  CHECK(f.error.code == "ECHECKSUM");
   CHECK(contains(f.error.message, "header"));
   // Length byte that does not match.
   Bytes pkt = hex("00 02 0C");
@@ -924,19 +924,19 @@ TEST_CASE("PJON bridge replies feed the MATE parser", "[mate]") {
   bad[8] ^= 0x01;
   r = pjon::parseBridgeReply(st, bad.data(), bad.size());
   CHECK(r.verdict == Verdict::Invalid);
-  CHECK(r.error.code == "ECRC");
+  CHECK(r.error.code == "ECHECKSUM");
   const Bytes badThenGood = concat(bad, framed);
   r = pjon::parseBridgeReply(st, badThenGood.data(), badThenGood.size());
   CHECK(r.verdict == Verdict::Complete);
   // The device answered something else (a read reply to a status request).
   r = pjon::parseBridgeReply(st, small.data(), small.size());
   CHECK(r.verdict == Verdict::Invalid);
-  CHECK(r.error.code == "EFUNCTION");
+  CHECK(r.error.code == "EMISMATCH");
   // An "invalid command" relayed by the bridge.
   const Bytes inv = hex("82 00 00");
   const Bytes invFramed = pjon::frame(pjon::encodePacket(0, pjon::kBridgeId, inv.data(), inv.size()));
   r = pjon::parseBridgeReply(rd, invFramed.data(), invFramed.size());
-  CHECK(r.error.code == "EINVALIDCMD");
+  CHECK(r.error.code == "EREJECTED");
   CHECK(r.error.kind == ErrorKind::Device);
 
   // Deadline.
@@ -945,7 +945,7 @@ TEST_CASE("PJON bridge replies feed the MATE parser", "[mate]") {
   d = pjon::bridgeDeadlineError(rd, small.data(), 5);
   CHECK(d.code == "EFRAME");
   d = pjon::bridgeDeadlineError(st, bad.data(), bad.size());
-  CHECK(d.code == "ECRC");
+  CHECK(d.code == "ECHECKSUM");
 }
 
 TEST_CASE("PJON round trip of every §2.12 command", "[mate]") {

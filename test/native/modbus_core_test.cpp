@@ -128,7 +128,7 @@ TEST_CASE("seed/manual CRC D1 BA for 01 04 02 02 22 is wrong; 38 49 is right", "
   ParseResult bad = parse(req, wrong);
   CHECK(bad.verdict == Verdict::Invalid);
   CHECK(bad.error.kind == ErrorKind::Protocol);
-  CHECK(bad.error.code == "ECRC");
+  CHECK(bad.error.code == "ECHECKSUM");
 }
 
 TEST_CASE("CRC vectors from the vendor manual and e-tinkers page (§3.8)", "[modbus][crc]") {
@@ -154,7 +154,7 @@ TEST_CASE("the manual's wrong examples: address reply 30 18 and set-address repl
   CHECK(encode(req) == hex("01 06 01 01 00 08 D8 30"));
   ParseResult manual = parse(req, hex("01 06 01 01 00 08 D4 0F"));
   CHECK(manual.verdict == Verdict::Invalid);
-  CHECK(manual.error.code == "ECRC");
+  CHECK(manual.error.code == "ECHECKSUM");
   ParseResult echo = parse(req, hex("01 06 01 01 00 08 D8 30"));
   CHECK(echo.verdict == Verdict::Complete);
 }
@@ -523,7 +523,7 @@ TEST_CASE("parseResponse: exception replies are Complete with the exception code
     const Request req = Request::read(1, kReadHoldingRegisters, 0x0101, 1);
     ParseResult r = parse(req, hex("01 83 02 C0 F2"));
     CHECK(r.verdict == Verdict::Invalid);
-    CHECK(r.error.code == "ECRC");
+    CHECK(r.error.code == "ECHECKSUM");
   }
 }
 
@@ -536,51 +536,51 @@ TEST_CASE("exceptionName covers the standard codes", "[modbus]") {
   CHECK(std::string(exceptionName(99)) == "UNKNOWN_EXCEPTION");
 }
 
-TEST_CASE("parseResponse: a reply from another unit is EUNIT", "[modbus][parse]") {
+TEST_CASE("parseResponse: a reply from another unit is EMISMATCH", "[modbus][parse]") {
   const Request req = Request::read(1, kReadInputRegisters, 0x0001, 1);
   const Bytes reply = hex("02 04 02 01 31 3D 74");
   REQUIRE(crcOk(reply.data(), reply.size()));
   ParseResult r = parse(req, reply);
   CHECK(r.verdict == Verdict::Invalid);
   CHECK(r.error.kind == ErrorKind::Protocol);
-  CHECK(r.error.code == "EUNIT");
+  CHECK(r.error.code == "EMISMATCH");
   CHECK(contains(r.error.message, "2"));
   CHECK(r.error.rawHex == "02 04 02 01 31 3D 74");
 
-  // Another unit's exception reply is also EUNIT.
+  // Another unit's exception reply is also EMISMATCH.
   ParseResult x = parse(req, hex("02 84 02 32 C1"));
   CHECK(x.verdict == Verdict::Invalid);
-  CHECK(x.error.code == "EUNIT");
+  CHECK(x.error.code == "EMISMATCH");
   const Request holding = Request::read(1, kReadHoldingRegisters, 0x0101, 1);
   ParseResult y = parse(holding, hex("02 83 02 30 F1"));
   CHECK(y.verdict == Verdict::Invalid);
-  CHECK(y.error.code == "EUNIT");
+  CHECK(y.error.code == "EMISMATCH");
 }
 
-TEST_CASE("parseResponse: a reply with another function is EFUNCTION", "[modbus][parse]") {
+TEST_CASE("parseResponse: a reply with another function is EMISMATCH", "[modbus][parse]") {
   const Request req = Request::read(1, kReadInputRegisters, 0x0001, 1);
   const Bytes reply = hex("01 03 02 01 31 78 00");
   REQUIRE(crcOk(reply.data(), reply.size()));
   ParseResult r = parse(req, reply);
   CHECK(r.verdict == Verdict::Invalid);
   CHECK(r.error.kind == ErrorKind::Protocol);
-  CHECK(r.error.code == "EFUNCTION");
+  CHECK(r.error.code == "EMISMATCH");
   CHECK(r.error.rawHex == "01 03 02 01 31 78 00");
 }
 
-TEST_CASE("parseResponse: a bad CRC is ECRC", "[modbus][parse]") {
+TEST_CASE("parseResponse: a bad CRC is ECHECKSUM", "[modbus][parse]") {
   const Request req = Request::read(1, kReadInputRegisters, 0x0001, 1);
   const Bytes reply = hex("01 04 02 01 31 79 75");
   ParseResult r = parse(req, reply);
   CHECK(r.verdict == Verdict::Invalid);
   CHECK(r.error.kind == ErrorKind::Protocol);
-  CHECK(r.error.code == "ECRC");
+  CHECK(r.error.code == "ECHECKSUM");
   CHECK(r.error.rawHex == "01 04 02 01 31 79 75");
 
   // A damaged data byte, too.
   ParseResult d = parse(req, hex("01 04 02 01 30 79 74"));
   CHECK(d.verdict == Verdict::Invalid);
-  CHECK(d.error.code == "ECRC");
+  CHECK(d.error.code == "ECHECKSUM");
 
   // A good reply after a damaged one wins, and clears the error.
   ParseResult g = parse(req, hex("01 04 02 01 31 79 75 01 04 02 01 31 79 74"));
@@ -706,17 +706,17 @@ TEST_CASE("deadlineError: what the deadline reports", "[modbus][deadline]") {
     CHECK(e.kind == ErrorKind::Protocol);
     CHECK(e.code == "EFRAME");
   }
-  SECTION("bad CRC: ECRC") {
+  SECTION("bad CRC: ECHECKSUM") {
     const Bytes bad = hex("01 04 02 01 31 79 75");
     const Error e = deadlineError(req, bad.data(), bad.size());
     CHECK(e.kind == ErrorKind::Protocol);
-    CHECK(e.code == "ECRC");
+    CHECK(e.code == "ECHECKSUM");
     CHECK(e.rawHex == "01 04 02 01 31 79 75");
   }
-  SECTION("another unit answered: EUNIT") {
+  SECTION("another unit answered: EMISMATCH") {
     const Bytes other = hex("02 04 02 01 31 3D 74");
     const Error e = deadlineError(req, other.data(), other.size());
-    CHECK(e.code == "EUNIT");
+    CHECK(e.code == "EMISMATCH");
   }
 }
 

@@ -238,7 +238,7 @@ describe('Node-RED node: link diagnostics (fieldlink-diagnostics)', function () 
     const p3 = (await ask('d1', 'out')).payload;
     assert.strictEqual(p3.crcErrors, p2.crcErrors + 1);
     assert.strictEqual(p3.timeouts, p2.timeouts);
-    assert.strictEqual(p3.lastErrorCode, 'ECRC');
+    assert.strictEqual(p3.lastErrorCode, 'ECHECKSUM');
     assert.strictEqual(p3.lastRequestHex, SEED_REQUEST);
 
     sim.clearFaults();

@@ -26,8 +26,7 @@ Error rangeError(const char* what, long long lo, long long hi, long long got, co
   return validationError(std::string(what) + " must be " + str(lo) + ".." + str(hi) + extra + ", got " + str(got));
 }
 
-Error protocolError(const char* code, std::string msg, const uint8_t* data, size_t len) {
-  Error e(ErrorKind::Protocol, code, std::move(msg));
+Error withRaw(Error e, const uint8_t* data, size_t len) {
   e.rawHex = toHex(data, len);
   return e;
 }
@@ -51,16 +50,9 @@ bool canHaveLength(uint8_t b, size_t n) {
   return false;
 }
 
-// Error ranking: a later, more telling explanation replaces an earlier one.
-int rank(const Error& e) {
-  if (!e) return 0;
-  if (e.code == "EINVALIDCMD") return 3;
-  if (e.code == "ECHECKSUM") return 2;
-  return 1;
-}
-
+// A later explanation replaces an earlier one only when it is more telling (Error::rank).
 void keep(ParseResult& res, Error e) {
-  if (rank(e) > rank(res.error)) res.error = std::move(e);
+  if (e.rank() > res.error.rank()) res.error = std::move(e);
 }
 
 }  // namespace
@@ -242,9 +234,9 @@ ParseResult parseReply(const Command& cmd, const uint8_t* data, size_t len) {
       if (avail < L) {
         pending = true;
       } else {
-        keep(res, protocolError("ECHECKSUM", "reply from " + port + " to " + describe(cmd) + " failed its checksum (sum " +
-                                                 hex4(checksum(p, L - 2)) + ", frame says " + hex4(readBE16(p + L - 2)) + ")",
-                                p, L));
+        keep(res, withRaw(checksumError("sum", "reply from " + port + " to " + describe(cmd) + " failed its checksum (sum " +
+                                                   hex4(checksum(p, L - 2)) + ", frame says " + hex4(readBE16(p + L - 2)) + ")"),
+                          p, L));
       }
       // It may still be a whole frame of another length (e.g. a 5-byte reply to a STATUS).
     }
@@ -258,9 +250,9 @@ ParseResult parseReply(const Command& cmd, const uint8_t* data, size_t len) {
         if (avail >= kValueReplyLength && checksumOk(p, kValueReplyLength)) found = kValueReplyLength;
         else if (L != kValueReplyLength && avail >= L && checksumOk(p, L)) found = L;
         if (found) {
-          Error e(ErrorKind::Device, "EINVALIDCMD",
-                  "the device on " + port + " rejected " + describe(cmd) + " as an invalid command (reply byte 0 = " + hex2(b0) + ")",
-                  b0);
+          Error e = rejectedError(
+              "replyByte0", b0,
+              "the device on " + port + " rejected " + describe(cmd) + " as an invalid command (reply byte 0 = " + hex2(b0) + ")");
           e.rawHex = toHex(p, found);
           keep(res, std::move(e));
           i += found - 1;
@@ -277,10 +269,12 @@ ParseResult parseReply(const Command& cmd, const uint8_t* data, size_t len) {
       std::string what = n == kValueReplyLength ? (b0 == 0 ? std::string("a hub-style 00 reply") : "a " + std::string(commandTypeName(b0)) + " reply")
                          : n == kStatusReplyLength ? "a status page from device type " + str(b0) + " (" + deviceTypeName(b0) + ")"
                                                    : "a " + std::string(commandTypeName(b0)) + " page";
-      Error e = protocolError("EFUNCTION", port + " answered " + describe(cmd) + " with " + what + " (byte 0 = " + hex2(b0) + ", " +
-                                               str(static_cast<long long>(n)) + " bytes)",
-                              p, n);
-      e.detail = b0;
+      const bool status = cmd.type == kStatus && n == kStatusReplyLength;
+      const long long expected = status ? (isDcPage(cmd.address) ? kDc : -1) : cmd.type;
+      Error e = withRaw(mismatchError(status ? "deviceType" : "command", expected, b0,
+                                      port + " answered " + describe(cmd) + " with " + what + " (byte 0 = " + hex2(b0) + ", " +
+                                          str(static_cast<long long>(n)) + " bytes)"),
+                        p, n);
       keep(res, std::move(e));
       i += n - 1;
       break;
@@ -294,10 +288,10 @@ Error deadlineError(const Command& cmd, const uint8_t* data, size_t len) {
   if (len == 0) return Error(ErrorKind::Timeout, "ETIMEDOUT", "no reply from port " + str(cmd.port) + " to " + describe(cmd));
   ParseResult r = parseReply(cmd, data, len);
   if (r.error) return r.error;
-  return protocolError("EFRAME", "incomplete or unrecognised reply from port " + str(cmd.port) + " to " + describe(cmd) + " (" +
-                                     str(static_cast<long long>(len)) + " bytes, expected " +
-                                     str(static_cast<long long>(expectedReplyLength(cmd.type))) + ")",
-                       data, len);
+  return withRaw(frameError("incomplete or unrecognised reply from port " + str(cmd.port) + " to " + describe(cmd) + " (" +
+                            str(static_cast<long long>(len)) + " bytes, expected " +
+                            str(static_cast<long long>(expectedReplyLength(cmd.type))) + ")"),
+                 data, len);
 }
 
 Error checkTime(int hour, int minute, int second) {

@@ -51,6 +51,9 @@ constexpr size_t kStatusPayloadLength = 13;
 constexpr size_t kStatusReplyLength = 16;
 constexpr size_t kLogPayloadLength = 14;
 constexpr size_t kLogReplyLength = 17;
+// The gap a MATE master keeps between packets on a real wire: uMATE found that a device
+// gets confused when packets come back to back, and waits 2 ms.
+constexpr unsigned kInterFrameMicros = 2000;
 constexpr uint8_t kInvalidCommandBit = 0x80; // set in reply byte 0: the device rejected the command
 
 // Registers used by the MATE for discovery and its periodic sync duties (§2.7).
@@ -59,6 +62,8 @@ constexpr uint16_t kRegBatteryTemperature = 0x4000;      // read from the MX
 constexpr uint16_t kRegBatteryTemperatureSync = 0x4001;  // written to FX and DC
 constexpr uint16_t kRegTime = 0x4004;
 constexpr uint16_t kRegDate = 0x4005;
+// Written to the FLEXnet DC's reset registers (today's battery minimum / maximum).
+constexpr uint16_t kDcResetValue = 0x00FF;
 
 // "hub", "fx", "mx", "dc", "none"; "unknown" otherwise.
 const char* deviceTypeName(uint8_t type);
@@ -141,9 +146,9 @@ struct ParseResult {
 
 // Looks for the reply to `cmd` in the bytes received so far. Leading garbage is skipped
 // (pymate issues #22/#24, PR #25); a reply whose byte 0 has bit 7 set is the device's
-// "invalid command" (DeviceError EINVALIDCMD); a bad checksum is ProtocolError ECHECKSUM;
+// "invalid command" (DeviceError EREJECTED, replyByte0); a bad checksum is ProtocolError ECHECKSUM (check "sum");
 // a checksummed frame that answers something else (another type / device type) is
-// ProtocolError EFUNCTION.
+// ProtocolError EMISMATCH (mismatch "command" or "deviceType", expected, got).
 ParseResult parseReply(const Command& cmd, const uint8_t* data, size_t len);
 inline ParseResult parseReply(const Command& cmd, const Bytes& b) { return parseReply(cmd, b.data(), b.size()); }
 

@@ -18,6 +18,12 @@ std::string hex2(unsigned v) {
 Error frameError(const char* code, std::string msg, const uint8_t* data, size_t len) {
   Error e(ErrorKind::Protocol, code, std::move(msg));
   e.rawHex = toHex(data, len);
+  if (e.code == "EFRAME") e.cause = Cause::Frame;
+  return e;
+}
+
+Error withRaw(Error e, const uint8_t* data, size_t len) {
+  e.rawHex = toHex(data, len);
   return e;
 }
 
@@ -32,7 +38,7 @@ uint32_t readBE32(const uint8_t* p) { return (static_cast<uint32_t>(readBE16(p))
 Error checkPacket(const Bytes& b, Packet& out) {
   const size_t n = b.size();
   if (n < 5) return frameError("EFRAME", "PJON packet of " + str(static_cast<long long>(n)) + " bytes is too short", b.data(), n);
-  if (crc8(b.data(), 3) != b[3]) return frameError("ECRC", "PJON header CRC8 does not match", b.data(), n);
+  if (crc8(b.data(), 3) != b[3]) return withRaw(checksumError("crc8", "PJON header CRC8 does not match"), b.data(), n);
   if (b[2] != n)
     return frameError("EFRAME", "PJON length byte says " + str(b[2]) + " but the frame holds " + str(static_cast<long long>(n)) + " bytes",
                       b.data(), n);
@@ -46,7 +52,9 @@ Error checkPacket(const Bytes& b, Packet& out) {
   if (n < head + crcLen) return frameError("EFRAME", "PJON packet is shorter than its header", b.data(), n);
   const size_t body = n - crcLen;
   const bool ok = crcLen == 4 ? crc32(b.data(), body) == readBE32(b.data() + body) : crc8(b.data(), body) == b[body];
-  if (!ok) return frameError("ECRC", std::string("PJON packet ") + (crcLen == 4 ? "CRC32" : "CRC8") + " does not match", b.data(), n);
+  if (!ok)
+    return withRaw(checksumError(crcLen == 4 ? "crc32" : "crc8", std::string("PJON packet ") + (crcLen == 4 ? "CRC32" : "CRC8") + " does not match"),
+                   b.data(), n);
   out.recipient = b[0];
   out.header = h;
   out.hasSender = (h & kHeaderTxInfo) != 0;
@@ -56,12 +64,6 @@ Error checkPacket(const Bytes& b, Packet& out) {
   return {};
 }
 
-int rank(const Error& e) {
-  if (!e) return 0;
-  if (e.code == "EINVALIDCMD" || e.code == "EBRIDGE") return 3;
-  if (e.code == "ECHECKSUM" || e.code == "ECRC") return 2;
-  return 1;
-}
 
 }  // namespace
 
@@ -184,7 +186,7 @@ FrameResult parseFrame(const uint8_t* data, size_t len) {
 ParseResult parseBridgeReply(const Command& cmd, const uint8_t* data, size_t len, uint8_t hostId) {
   ParseResult res;
   const auto keep = [&](Error e) {
-    if (rank(e) > rank(res.error)) res.error = std::move(e);
+    if (e.rank() > res.error.rank()) res.error = std::move(e);
   };
   const size_t L = expectedReplyLength(cmd.type);
   bool pending = false;
@@ -207,6 +209,7 @@ ParseResult parseBridgeReply(const Command& cmd, const uint8_t* data, size_t len
       const uint8_t code = pk.payload[0];
       std::string what = code == 'E' ? " ('E': the bridge could not use the packet)" : code == 'N' ? " ('N': NAK)" : "";
       Error e(ErrorKind::Protocol, "EBRIDGE", "the PJON bridge reported error " + hex2(code) + what + " for port " + str(cmd.port), code);
+      e.cause = Cause::Rejected;  // the bridge refused the packet: ranks with a device's refusal
       e.rawHex = toHex(data + at, f.length);
       keep(std::move(e));
       continue;

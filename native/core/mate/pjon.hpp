@@ -79,7 +79,7 @@ struct FrameResult {
   size_t offset = 0;  // Complete/Invalid: index of kStart. NeedMore: index of an unfinished frame's kStart, or len when none
   size_t length = 0;  // Complete/Invalid: kStart..kEnd inclusive
   Packet packet;
-  Error error;        // Invalid: ProtocolError ECRC (header or packet CRC) or EFRAME
+  Error error;        // Invalid: ProtocolError ECHECKSUM (check "crc8"/"crc32": header or packet CRC) or EFRAME
 };
 
 // The first SFSP frame in `data`. Bytes before kStart are skipped; a kStart inside a frame

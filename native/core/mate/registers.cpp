@@ -29,7 +29,7 @@ constexpr RegisterSpec reg(const char* name, uint16_t address, double scale, con
 
 // --- MX / FLEXmax (§2.7, §2.8) ---
 constexpr RegisterSpec kMxRegisters[] = {
-    reg("deviceType", 0x0000, 1, "", R, "C-cap", "low byte 3 = MX; mask 0x00FF (a FlexMax answered 0x1103)"),
+    reg("deviceType", kRegDeviceType, 1, "", R, "C-cap", "low byte 3 = MX; mask 0x00FF (a FlexMax answered 0x1103)"),
     reg("firmwareA", 0x0002, 1, "", R, "C-cap", "firmware A.B.C; capture 1.9.8"),
     reg("firmwareB", 0x0003, 1, "", R, "C-cap"),
     reg("firmwareC", 0x0004, 1, "", R, "C-cap"),
@@ -65,14 +65,14 @@ constexpr RegisterSpec kMxRegisters[] = {
     reg("auxControl", 0x01C9, 1, "", RW, "C-cap",
         "bits 6..0 mode, bit 7 relay on; write 0x03 off / 0x83 on (doc, unverified); capture read 0x05 while status byte 5 was 0x3F"),
     reg("chargerKwhToday", 0x01EA, 0.1, "kWh", R, "C-cap", "capture 2.2 kWh"),
-    reg("batteryTemperatureRaw", 0x4000, 1, "", R, "C-cap", "raw; the MATE copies it to 0x4001 of the FX and DC every 60 s"),
-    reg("time", 0x4004, 1, "", W, "C-cap", "packTime(); written by the MATE every 30 s; the MX echoes only the low byte"),
-    reg("date", 0x4005, 1, "", W, "X", "packDate(); pymate's doc says the MX gets it, the capture shows no date write to the MX"),
+    reg("batteryTemperatureRaw", kRegBatteryTemperature, 1, "", R, "C-cap", "raw; the MATE copies it to 0x4001 of the FX and DC every 60 s"),
+    reg("time", kRegTime, 1, "", W, "C-cap", "packTime(); written by the MATE every 30 s; the MX echoes only the low byte"),
+    reg("date", kRegDate, 1, "", W, "X", "packDate(); pymate's doc says the MX gets it, the capture shows no date write to the MX"),
 };
 
 // --- FX inverter/charger (§2.9) ---
 constexpr RegisterSpec kFxRegisters[] = {
-    reg("deviceType", 0x0000, 1, "", R, "C-cap", "low byte 2 = FX; mask 0x00FF"),
+    reg("deviceType", kRegDeviceType, 1, "", R, "C-cap", "low byte 2 = FX; mask 0x00FF"),
     reg("firmwareRevision", 0x0001, 1, "", R, "C-cap", "capture 61"),
     reg("floatVoltage", 0x000A, 0.1, "V", ID, "C-cap", "capture 27.2 V; set by the MATE with inc/dec"),
     reg("absorbVoltage", 0x000B, 0.1, "V", ID, "C-cap", "capture 28.8 V"),
@@ -140,12 +140,12 @@ constexpr RegisterSpec kFxRegisters[] = {
     reg("gridTieAuthority", 0x008A, 1, "", ID, "S", "enum"),
     reg("sellStatus", 0x008F, 1, "", R, "X",
         "stop reason 1..15 (pymate table); the capture read 55, which is not in that table"),
-    reg("batteryTemperatureSync", 0x4001, 1, "", W, "C-cap", "the raw value read from MX 0x4000, written every 60 s"),
+    reg("batteryTemperatureSync", kRegBatteryTemperatureSync, 1, "", W, "C-cap", "the raw value read from MX 0x4000, written every 60 s"),
 };
 
 // --- FLEXnet DC (§2.10) ---
 constexpr RegisterSpec kDcRegisters[] = {
-    reg("deviceType", 0x0000, 1, "", R, "C-cap", "low byte 4 = FLEXnet DC"),
+    reg("deviceType", kRegDeviceType, 1, "", R, "C-cap", "low byte 4 = FLEXnet DC"),
     reg("firmwareA", 0x0002, 1, "", R, "C-cap", "firmware A.B.C; capture 1.1.71"),
     reg("firmwareB", 0x0003, 1, "", R, "C-cap"),
     reg("firmwareC", 0x0004, 1, "", R, "C-cap"),
@@ -204,9 +204,9 @@ constexpr RegisterSpec kDcRegisters[] = {
     reg("resetBatteryMax", 0x00EB, 1, "", W, "C-cap", "write 0x00FF; the DC answered 0x00FE"),
     reg("resetBatteryMin", 0x00EC, 1, "", W, "C-cap", "write 0x00FF"),
     reg("batteryTemperature", 0x00F0, 1, "degC", R, "C-cap", "0x00FE = no sensor; capture 15"),
-    reg("batteryTemperatureSync", 0x4001, 1, "", W, "C-cap", "the raw value read from MX 0x4000, written every 60 s"),
-    reg("time", 0x4004, 1, "", W, "C-cap", "packTime(); written by the MATE every 30 s; COMMS error on the MATE if unanswered"),
-    reg("date", 0x4005, 1, "", W, "C-cap", "packDate(); written by the MATE every 60 s"),
+    reg("batteryTemperatureSync", kRegBatteryTemperatureSync, 1, "", W, "C-cap", "the raw value read from MX 0x4000, written every 60 s"),
+    reg("time", kRegTime, 1, "", W, "C-cap", "packTime(); written by the MATE every 30 s; COMMS error on the MATE if unanswered"),
+    reg("date", kRegDate, 1, "", W, "C-cap", "packDate(); written by the MATE every 60 s"),
 };
 
 // Divisor for scales below 1, so 251 * 0.1 comes out as the double 25.1 (= 251 / 10.0).
@@ -218,7 +218,21 @@ std::string num(double v) {
   return buf;
 }
 
+constexpr ControlValue kOffSearchOn[] = {{"off", 0}, {"search", 1}, {"on", 2}};
+constexpr ControlValue kDropUse[] = {{"drop", 0}, {"use", 1}};
+constexpr ControlValue kOffAutoOn[] = {{"off", 0}, {"auto", 1}, {"on", 2}};
+
+constexpr FxControl kFxControls[] = {
+    {"inverter", "inverterControl", kOffSearchOn},
+    {"acIn", "acInControl", kDropUse},
+    {"charger", "chargerControl", kOffAutoOn},
+    {"aux", "auxControl", kOffAutoOn},
+    {"eq", "eqControl", kOffAutoOn},
+};
+
 }  // namespace
+
+std::span<const FxControl> fxControls() { return kFxControls; }
 
 std::span<const RegisterSpec> registerTable(uint8_t deviceType) {
   switch (deviceType) {

@@ -37,6 +37,20 @@ std::span<const RegisterSpec> registerTable(uint8_t deviceType);
 const RegisterSpec* findRegister(uint8_t deviceType, std::string_view name);
 const RegisterSpec* findRegisterAt(uint8_t deviceType, uint16_t address);
 
+// The FX's control settings: plain WRITEs of an enum value to a register of the FX table
+// (protocols.md §2.9). `registerName` names the register there, so its address is written
+// once.
+struct ControlValue {
+  const char* name;
+  uint16_t value;
+};
+struct FxControl {
+  const char* name;          // "inverter", "acIn", "charger", "aux", "eq"
+  const char* registerName;  // in the FX register table
+  std::span<const ControlValue> values;
+};
+std::span<const FxControl> fxControls();
+
 // Raw register value to engineering units.
 double registerValue(const RegisterSpec& spec, uint16_t raw);
 // Engineering units to the raw value to WRITE (rounded to the nearest step); ValidationError

@@ -1,5 +1,6 @@
 #include "modbus/modbus.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace fl::modbus {
@@ -29,6 +30,12 @@ std::string str(unsigned v) { return std::to_string(v); }
 Error protocolError(const char* code, std::string msg, const uint8_t* data, size_t len) {
   Error e(ErrorKind::Protocol, code, std::move(msg));
   e.rawHex = toHex(data, len);
+  if (e.code == "EFRAME") e.cause = Cause::Frame;
+  return e;
+}
+
+Error withRaw(Error e, const uint8_t* data, size_t len) {
+  e.rawHex = toHex(data, len);
   return e;
 }
 
@@ -53,6 +60,18 @@ bool crcOk(const uint8_t* frame, size_t len) {
   if (len < 4) return false;
   uint16_t c = crc16(frame, len - 2);
   return frame[len - 2] == (c & 0xFF) && frame[len - 1] == (c >> 8);
+}
+
+long findCrcFrame(const uint8_t* data, size_t len) {
+  for (size_t i = 0; i + 4 <= len; ++i) {
+    uint16_t crc = 0xFFFF;
+    const size_t end = std::min(len, i + kMaxAduLength);
+    for (size_t j = i; j < end; ++j) {
+      crc = static_cast<uint16_t>((crc >> 8) ^ kCrc.t[(crc ^ data[j]) & 0xFF]);
+      if (j - i >= 3 && crc == 0) return static_cast<long>(i);  // the CRC of data + its CRC is 0
+    }
+  }
+  return -1;
 }
 
 Request Request::read(uint8_t unit, uint8_t function, uint16_t address, uint16_t count) {
@@ -174,7 +193,7 @@ ParseResult parseResponse(const Request& req, const uint8_t* data, size_t len) {
         size_t Lexp = exc ? 5 : expectedReplyLength(req);
         if (Lexp != L && avail >= Lexp && crcOk(p, Lexp)) L = Lexp;
         else {
-          if (!res.error) res.error = protocolError("ECRC", "reply from unit " + str(u) + " failed its CRC check", p, L);
+          if (!res.error) res.error = withRaw(checksumError("crc16", "reply from unit " + str(u) + " failed its CRC check"), p, L);
           continue;
         }
       }
@@ -219,9 +238,9 @@ ParseResult parseResponse(const Request& req, const uint8_t* data, size_t len) {
       }
       if (crcOk(p, L) && !res.error) {
         if (u != req.unit)
-          res.error = protocolError("EUNIT", "unit " + str(u) + " answered, expected unit " + str(req.unit), p, L);
+          res.error = withRaw(mismatchError("unit", req.unit, u, "unit " + str(u) + " answered, expected unit " + str(req.unit)), p, L);
         else
-          res.error = protocolError("EFUNCTION", "reply has function " + str(f) + ", expected " + str(fc), p, L);
+          res.error = withRaw(mismatchError("function", fc, f, "reply has function " + str(f) + ", expected " + str(fc)), p, L);
       }
     }
   }

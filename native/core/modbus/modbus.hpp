@@ -23,12 +23,17 @@ constexpr uint8_t kMaxUnit = 247;
 constexpr uint16_t kMaxReadCount = 125;
 constexpr uint16_t kMaxWriteCount = 123;
 constexpr size_t kMaxAduLength = 256;
+// Silence that ends an RTU frame on a serial line: 3.5 character times (in tenths).
+constexpr unsigned kInterFrameTenthsOfChars = 35;
 
 // CRC-16/MODBUS: init 0xFFFF, reflected poly 0xA001, no final xor. Sent low byte first.
 uint16_t crc16(const uint8_t* data, size_t len);
 inline uint16_t crc16(const Bytes& b) { return crc16(b.data(), b.size()); }
 // True when the last two bytes are the CRC of the rest (low byte first).
 bool crcOk(const uint8_t* frame, size_t len);
+// Where the first stretch of 4..256 bytes that carries its own CRC starts (Modbus traffic of
+// some kind, e.g. another master on the line); -1 when there is none.
+long findCrcFrame(const uint8_t* data, size_t len);
 
 struct Request {
   uint8_t unit = 1;
