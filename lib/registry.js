@@ -60,8 +60,13 @@ function acquireModbusBus(target, options = {}) {
   return { bus, release: share.release, conflict: share.conflict, key: share.key };
 }
 
+/** Forgets `link` (its settings were refused, say): the next acquire of its key creates a new one. */
+function dropLink(key, link) {
+  pool.drop(key, link);
+}
+
 function openBusCount() {
   return pool.count();
 }
 
-module.exports = { acquireModbusBus, acquireLink, openBusCount, keyFor };
+module.exports = { acquireModbusBus, acquireLink, dropLink, openBusCount, keyFor };

@@ -49,7 +49,14 @@ class ModbusLink extends SharedLink {
  * `conflict` is a message when the link already exists with other settings (theirs win).
  */
 function acquire(target, options) {
-  const share = registry.acquireLink(target, options, (key) => new ModbusLink(key, target, options));
+  const share = registry.acquireLink(target, options, (key) => {
+    const link = new ModbusLink(key, target, options);
+    // Refused settings are not retried: the link leaves the pool, the next user starts afresh.
+    link.on('state', (st) => {
+      if (st.state === 'failed') registry.dropLink(key, link);
+    });
+    return link;
+  });
   if (share.link instanceof ModbusLink) return share;
   // A caller of acquireModbusBus() in this process opened the port first: this node gets a
   // link of its own, which finds the port locked and retries until that caller lets go.
