@@ -775,6 +775,64 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
     });
   });
 
+  describe('every Test and Scan is a cancellable job', function () {
+    async function cancelWhenProgress(base, id) {
+      for (let i = 0; ; i++) {
+        const r = await call('GET', `${base}/jobs/${id}`, tokens.admin);
+        assert.strictEqual(r.status, 200);
+        if (r.body.progress) break;
+        assert.ok(i < 100, 'the job shows progress');
+        await sleep(50);
+      }
+      const t0 = Date.now();
+      const cancel = await post(`${base}/jobs/${id}/cancel`, tokens.admin);
+      assert.strictEqual(cancel.status, 200);
+      const job = await finished(id, 3000, base);
+      return { job, ms: Date.now() - t0 };
+    }
+
+    it('a MATE scan shows the hub port it is at, and Cancel stops it and frees the port', async function () {
+      // A long answer time: every empty hub port costs 2 x 1.5 s.
+      const started = await post('fieldlink/mate-bus/scan', tokens.admin, { serialPort: mateFree.link, timeout: '1500', retries: '1' });
+      assert.strictEqual(started.status, 202);
+      assert.strictEqual(started.body.state, 'running');
+      const second = await post('fieldlink/mate-bus/scan', tokens.admin, { serialPort: mateFree.link, timeout: '40' });
+      assert.strictEqual(second.status, 409, 'one job per port');
+      assert.strictEqual(second.body.job, started.body.id);
+      const { job: scan, ms } = await cancelWhenProgress('fieldlink/mate-bus', started.body.id);
+      assert.strictEqual(scan.state, 'cancelled');
+      assert.ok(ms < 2000, `cancelled in ${ms} ms`);
+      assert.strictEqual(typeof scan.progress.port, 'number');
+      assert.strictEqual(scan.progress.of, 10);
+      const again = await job('fieldlink/mate-bus/scan', { serialPort: mateFree.link, timeout: '40', retries: '1' });
+      assert.strictEqual(again.body.state, 'done', 'the port was free again');
+      assert.strictEqual(again.body.findings[again.body.findings.length - 1].code, 'OK');
+    });
+
+    it('an M307 test of a device that never answers shows its step, and Cancel ends it at once', async function () {
+      const net = require('node:net');
+      const sockets = new Set();
+      const silent = net.createServer((sock) => {
+        sockets.add(sock);
+        sock.on('close', () => sockets.delete(sock));
+      });
+      await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      try {
+        const started = await post('fieldlink/m307-device/test', tokens.admin, { host: '127.0.0.1', port: String(silent.address().port), timeout: '8000' });
+        assert.strictEqual(started.status, 202);
+        const { job: test, ms } = await cancelWhenProgress('fieldlink/m307-device', started.body.id);
+        assert.strictEqual(test.state, 'cancelled');
+        assert.ok(ms < 1000, `cancelled in ${ms} ms`);
+        assert.strictEqual(test.via, 'direct');
+        assert.strictEqual(test.progress.step, 'tcp');
+        assert.strictEqual(test.progress.total, 3);
+      } finally {
+        for (const sock of sockets) sock.destroy();
+        await new Promise((resolve) => silent.close(resolve));
+      }
+    });
+  });
+
   describe('MATE bus panel', function () {
     const expected = [[0, 'hub', null], [1, 'mx', '1.9.8'], [2, 'fx', '61'], [3, 'dc', '1.1.71']];
     const rows = (devices) => devices.map((d) => [d.port, d.type, d.firmware || null]);
