@@ -10,6 +10,9 @@
 //                                          the serial port picker (GET fieldlink/ports)
 //   FieldLink.jobPanel(node, options)      the Test / Scan buttons: a job started by POST,
 //                                          followed by polling, cancellable (nodes/lib/jobs.js)
+//   FieldLink.deviceType(type, options)    registers a device flow node: its common settings
+//                                          (config node, hub port, poll interval, topic, name)
+//                                          and its edit form, around the node's own rows
 (function () {
   'use strict';
   if (window.FieldLink) return;
@@ -228,7 +231,93 @@
     return { start: start, stop: stop };
   }
 
+  // --- device flow nodes ---------------------------------------------------------------------
+
+  const CONFIG_ICON = { bus: 'fa-random', device: 'fa-server' };
+
+  function intervalOk(v) {
+    if (v === undefined || String(v).trim() === '') return true;
+    const n = Number(v);
+    return Number.isFinite(n) && n >= 0;
+  }
+
+  function hubPortOk(v) {
+    if (v === undefined || v === null || v === '' || v === 'auto') return true;
+    const n = Number(v);
+    return Number.isInteger(n) && n >= 0 && n <= 10;
+  }
+
+  /** One row of an edit form: a label with icon and text <ns>.label.<field>, then `input`. */
+  function formRow(ns, field, icon, input) {
+    return '<div class="form-row"><label for="node-input-' + field + '"><i class="fa ' + icon + '"></i> ' +
+      '<span data-i18n="' + ns + '.label.' + field + '"></span></label>' + input + '</div>';
+  }
+
+  function tip(ns, key) {
+    return '<div class="form-tips" style="margin-left: 105px; margin-top: 4px;" data-i18n="' + ns + '.label.' + key + '"></div>';
+  }
+
+  /**
+   * options: ns (the catalog), color, icon, config { field: 'bus' | 'device', type }, hubPort
+   * (a MATE node: the hub port setting), polls (a poll interval, seconds), rows (the form rows of
+   * the node's own settings, HTML), topic (the default topic shown as placeholder; false: no
+   * topic), defaults (the node's own settings), outputs, inputLabels, outputLabels, label()
+   * (default: the name, else <ns>.label.defaultLabel), oneditprepare().
+   */
+  function deviceType(type, o) {
+    const ns = o.ns;
+    const defaults = { name: { value: '' } };
+    defaults[o.config.field] = { value: '', type: o.config.type, required: true };
+    let form = formRow(ns, o.config.field, CONFIG_ICON[o.config.field], '<input type="text" id="node-input-' + o.config.field + '">');
+    if (o.hubPort) {
+      defaults.port = { value: 'auto', validate: hubPortOk };
+      form += formRow(ns, 'port', 'fa-sitemap', '<select id="node-input-port" style="width: 70%;"></select>' + tip(ns, 'portTip'));
+    }
+    Object.keys(o.defaults || {}).forEach(function (k) { defaults[k] = o.defaults[k]; });
+    form += o.rows || '';
+    if (o.polls) {
+      defaults.interval = { value: 10, validate: intervalOk };
+      form += formRow(ns, 'interval', 'fa-repeat', '<input type="text" id="node-input-interval" style="width: 80px;"> <span data-i18n="' + ns + '.label.seconds"></span>');
+    }
+    if (o.topic !== false) {
+      defaults.topic = { value: '' };
+      form += formRow(ns, 'topic', 'fa-tasks', '<input type="text" id="node-input-topic" style="width: 70%;">');
+    }
+    form += formRow(ns, 'name', 'fa-tag', '<input type="text" id="node-input-name">');
+    $('<script type="text/html">').attr('data-template-name', type).text(form).appendTo(document.body);
+
+    RED.nodes.registerType(type, {
+      category: 'fieldlink',
+      color: o.color,
+      defaults: defaults,
+      inputs: 1,
+      outputs: o.outputs,
+      icon: 'font-awesome/' + o.icon,
+      paletteLabel: function () { return this._(ns + '.paletteLabel'); },
+      label: o.label || function () {
+        const port = o.hubPort && this.port !== 'auto' && this.port !== '' && this.port !== undefined ? ' @' + this.port : '';
+        return this.name || this._(ns + '.label.defaultLabel') + port;
+      },
+      labelStyle: function () { return this.name ? 'node_label_italic' : ''; },
+      inputLabels: o.inputLabels,
+      outputLabels: o.outputLabels,
+      oneditprepare: function () {
+        if (o.hubPort) {
+          const select = $('#node-input-port');
+          $('<option>').val('auto').text(this._(ns + '.label.auto')).appendTo(select);
+          for (let p = 0; p <= 10; p++) $('<option>').val(String(p)).text(String(p)).appendTo(select);
+          select.val(this.port === undefined || this.port === '' ? 'auto' : String(this.port));
+        }
+        if (typeof o.topic === 'string') $('#node-input-topic').attr('placeholder', o.topic);
+        if (o.oneditprepare) o.oneditprepare.call(this);
+      },
+    });
+  }
+
   window.FieldLink = {
+    deviceType: deviceType,
+    formRow: formRow,
+    tip: tip,
     integerIn: integerIn,
     blankOrInteger: blankOrInteger,
     libraryDefault: libraryDefault,
