@@ -5,7 +5,7 @@
 //
 // The life cycle of a shared link is SharedLink's (nodes/lib/shared-link.js).
 //
-//   const share = acquire('/dev/ttyUSB0', { baudRate: 9600, timeout: 500 });
+//   const share = acquire('/dev/ttyUSB0', { baudRate, timeout });   // lib/defaults.js for what is left out
 //   share.link.bus            // the ModbusBus while there is one, else null
 //   await share.release();    // the last one closes the port
 const { ModbusBus } = require('../../lib/modbus/bus');
