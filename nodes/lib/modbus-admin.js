@@ -98,7 +98,7 @@ function serveModbusJobs(RED, { t, live, busSettings }) {
     const note = s.inUse.length ? t('modbus-bus.diag.inUse', { target: s.target, nodes: names(s.inUse) }) : null;
     return { ...s, extra, fields: fields(s, { ...s.line, ...extra }, note) };
   }, async (job, signal, s) => {
-    const { open } = s.inUse.length ? await openHolder(live, s.key, keyOf, Math.max(1000, s.line.timeout + 500)) : { open: null };
+    const { inUse, open } = s.inUse.length ? await openHolder(live, s.key, keyOf, Math.max(1000, s.line.timeout + 500)) : { inUse: [], open: null };
     if (open) {
       job.via = 'pool';
       job.note = `${job.note} ${t('modbus-bus.diag.needsPort')}`;
@@ -106,6 +106,9 @@ function serveModbusJobs(RED, { t, live, busSettings }) {
       return;
     }
     job.via = 'direct';
+    if (inUse.length) {
+      job.note = t('modbus-bus.diag.flowTrying', { target: s.target, nodes: names(inUse), state: inUse[0].state, code: inUse[0].code || '-' });
+    }
     job.findings = await runFullDiagnostic(s.target, {
       ...s.line,
       ...s.extra,

@@ -451,6 +451,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
       flows: [
         { id: 'f1', type: 'tab', label: 'deployed' },
         modbusBusConfig(busy.link, { id: 'mbus', name: 'deployed bus' }),
+        modbusBusConfig(path.join(tmp, 'gone-modbus'), { id: 'mgone', name: 'waiting bus' }),
         {
           id: 'mtcp', type: 'fieldlink-modbus-bus', name: 'deployed tcp bus', connectionType: 'tcp', host: '127.0.0.1', port: String(tcpBusy.port),
           timeout: '200', retries: '0', reconnectMinDelay: '100', reconnectMaxDelay: '400',
@@ -707,6 +708,16 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
       assert.deepStrictEqual(job.findings.map((f) => [f.step, f.code]), [['pool', 'OK'], ['read', 'OK']]);
       assert.deepStrictEqual(job.inUse.map((h) => h.id), ['mtcp']);
       assert.ok(tcpBusy.sim.stats.bytesReceived > before, 'asked over the deployed connection');
+    });
+
+    it('a port the deployed flow is still trying to open: the Test opens it itself and says so', async function () {
+      const started = await post('fieldlink/modbus-bus/test', tokens.admin, panel(path.join(tmp, 'gone-modbus')));
+      assert.strictEqual(started.status, 202);
+      assert.deepStrictEqual(started.body.inUse.map((h) => [h.id, h.state]), [['mgone', 'reconnecting']]);
+      const job = await finished(started.body.id);
+      assert.strictEqual(job.via, 'direct');
+      assert.match(job.note, /trying to open .* has no link now, so the test opens the port itself/);
+      assert.strictEqual(job.findings[0].code, 'PORT_NOT_FOUND');
     });
 
     it('a Test through the deployed link of a unit that does not answer: NO_DEVICE_RESPONSE, the link stays the flow\'s', async function () {
