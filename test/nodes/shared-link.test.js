@@ -76,6 +76,34 @@ describe('the key rule of the shared links (lib/pool.js linkKey)', function () {
   });
 });
 
+describe('the config-node helper (nodes/lib/config-node.js)', function () {
+  const { EventEmitter } = require('node:events');
+  const { linkConfigNode, CLOSE_LIMIT_MS } = require('../../nodes/lib/config-node');
+
+  it('gives Node-RED done() within the close limit when releasing the link hangs, and says so once', async function () {
+    this.timeout(5000);
+    const node = new EventEmitter();
+    const said = [];
+    node.warn = (m) => said.push(m);
+    node.log = () => {};
+    node.error = (e) => said.push(String(e));
+    const t = (key, vars) => `${key} ${JSON.stringify(vars || {})}`;
+    const cfg = linkConfigNode(node, { t, ns: 'x', label: 'the-link', live: new Set() });
+    const link = new EventEmitter();
+    link.state = { state: 'open' };
+    cfg.hold({ link, release: () => new Promise(() => {}), conflict: null });
+    const seen = [];
+    node.subscribe((st) => seen.push(st.state));
+    const t0 = Date.now();
+    await new Promise((resolve) => node.emit('close', true, resolve));
+    const ms = Date.now() - t0;
+    assert.ok(ms >= CLOSE_LIMIT_MS - 50 && ms < 2000, `done() after ${ms} ms`);
+    assert.ok(said.some((m) => m.startsWith('x.log.closeSlow') && m.includes('the-link')), JSON.stringify(said));
+    assert.deepStrictEqual(seen, ['open', 'closed']);
+    assert.strictEqual(node.link, null);
+  });
+});
+
 describe('the shared-link layer in Node-RED', function () {
   this.timeout(20000);
   const cleanups = [];
@@ -161,6 +189,35 @@ describe('the shared-link layer in Node-RED', function () {
     assert.strictEqual(sim.stats.connections, 1, 'one TCP connection for both');
     assert.strictEqual(helper.getNode('m1').link, helper.getNode('m2').link);
     assert.strictEqual(matePool.userCount(alias), 2);
+  });
+
+  it('a second config node with other link settings: one warning from the shared helper, the first one\'s settings win (every family)', async function () {
+    const sim = new ModbusSimulator({ units: [{ address: 1, temperature: 30.5, humidity: 54.6, drift: false }] });
+    const served = await serveTcp(sim, { port: 0 });
+    const m307 = new M307Simulator({ logRecords: 0 });
+    const srv = await serveM307(m307, { port: 0 });
+    cleanups.push(async () => {
+      await served.close();
+      sim.close();
+      await srv.close();
+      m307.close();
+    });
+    const matePort = path.join(tmp, 'no-mate-conflict');
+    await load([modbusBusNode, m307DeviceNode, mateBusNode], [
+      modbusBus('b1', { connectionType: 'tcp', host: '127.0.0.1', port: String(served.port), timeout: '400' }),
+      modbusBus('b2', { connectionType: 'tcp', host: '127.0.0.1', port: String(served.port), timeout: '900' }),
+      { id: 'd1', type: 'fieldlink-m307-device', host: '127.0.0.1', port: String(srv.port), timeout: '1000' },
+      { id: 'd2', type: 'fieldlink-m307-device', host: '127.0.0.1', port: String(srv.port), timeout: '3000' },
+      { id: 'm1', type: 'fieldlink-mate-bus', serialPort: matePort, retries: '1', reconnectMinDelay: '100', reconnectMaxDelay: '400' },
+      { id: 'm2', type: 'fieldlink-mate-bus', serialPort: matePort, retries: '3', reconnectMinDelay: '100', reconnectMaxDelay: '400' },
+    ]);
+    const warnings = helper.log().args.map((a) => a[0]).filter((m) => m.level === helper.log().WARN);
+    const from = (id) => warnings.filter((m) => m.id === id).map((m) => String(m.msg));
+    assert.ok(from('b2').some((m) => /already open with timeout=400/.test(m)), JSON.stringify(warnings));
+    assert.ok(from('d2').some((m) => /already connected with timeout=1000/.test(m)), JSON.stringify(warnings));
+    assert.ok(from('m2').some((m) => /already open with retries=1/.test(m)), JSON.stringify(warnings));
+    assert.deepStrictEqual([from('b1'), from('d1')], [[], []]);
+    assert.strictEqual(helper.getNode('b2').link.options.timeout, 400);
   });
 
   it('GET /fieldlink/defaults answers lib/defaults.js', async function () {
