@@ -4,7 +4,7 @@
 // type), decoded results as JSON-safe payloads with `units` and `text`, register reads.
 const { ValidationError } = require('../../lib/errors');
 const { format } = require('../../lib/mate/units');
-const { deviceNode } = require('./device-node');
+const { deviceNode, payloadObject } = require('./device-node');
 
 const PORT_AUTO = 'auto';
 
@@ -89,7 +89,7 @@ function mateDeviceNode(RED, node, config, { type, prefix, t, polls = false, che
 
   /** The usual reads of a polling node: msg.payload.register, else the status by readStatus(msg). */
   ctx.registerOr = (readStatus) => async (msg) => {
-    const p = msg.payload !== null && typeof msg.payload === 'object' && !Array.isArray(msg.payload) ? msg.payload : {};
+    const p = payloadObject(msg);
     if (p.register === undefined) return readStatus(msg);
     return ctx.withDevice(async (dev) => {
       msg.payload = await ctx.readRegister(dev, p.register);
