@@ -78,7 +78,9 @@ function serveModbusJobs(RED, { t, live, busSettings }) {
       }));
     } catch (err) {
       if (signal.aborted) throw err;
-      const code = err && err.name === 'TimeoutError' ? CODES.NO_DEVICE_RESPONSE : CODES.INVALID_RESPONSE;
+      let code = CODES.INVALID_RESPONSE; // a garbled or refused reply
+      if (err && err.name === 'TimeoutError') code = CODES.NO_DEVICE_RESPONSE;
+      else if (err && err.name === 'ConnectionError') code = CODES.PORT_ERROR; // the link went away meanwhile
       job.findings.push(finding(code, {
         step: 'read',
         message: t('modbus-bus.diag.poolReadFailed', { address, code: (err && err.code) || 'ERROR', message: (err && err.message) || String(err) }),

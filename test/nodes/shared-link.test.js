@@ -142,6 +142,26 @@ describe('the shared-link layer in Node-RED', function () {
     assert.strictEqual(registry.openBusCount(), 0, 'the last release closed it');
   });
 
+  it('acquireModbusBus() in the same process shares the bus node\'s link (one pool for nodes and API)', async function () {
+    const sim = new ModbusSimulator({ units: [{ address: 1, temperature: 30.5, humidity: 54.6, drift: false }] });
+    const served = await serveTcp(sim, { port: 0 });
+    cleanups.push(async () => {
+      await served.close();
+      sim.close();
+    });
+    await load([modbusBusNode], [modbusBus('b1', { connectionType: 'tcp', host: '127.0.0.1', port: String(served.port) })]);
+    const b1 = helper.getNode('b1');
+    await until(() => b1.state.state === 'open', 5000, 'open');
+    const share = registry.acquireModbusBus(`tcp://127.0.0.1:${served.port}`, { timeout: 400 });
+    assert.strictEqual(await share.bus, b1.bus);
+    assert.strictEqual(share.conflict, null);
+    assert.strictEqual(registry.openBusCount(), 1);
+    assert.strictEqual((await (await share.bus).sensor(1).read()).humidity, 54.6);
+    await share.release();
+    assert.strictEqual(b1.state.state, 'open', 'the node still holds it');
+    assert.strictEqual(registry.openBusCount(), 1);
+  });
+
   it('a Modbus port that is not there yet is retried with backoff (SharedLink) and used once it appears', async function () {
     const link = path.join(tmp, 'late-modbus');
     await load([modbusBusNode, sensorNode], [
