@@ -1,7 +1,29 @@
 'use strict';
 // A process-wide, reference-counted pool of links keyed by port or device: every user naming
 // the same key shares one link (one queue on the wire). Used by the Modbus registry here and
-// by the Node-RED pools for the M307 and the MATE bus (nodes/lib).
+// by the Node-RED pools for the M307 and the MATE bus (nodes/lib). linkKey() is the one rule
+// by which two users are found to name the same link, for every family.
+const fs = require('node:fs');
+
+/**
+ * The pool key of a link: { path } for a serial port (the real path, so a /dev/serial/by-id
+ * link and the device it points to are one port), or { host, port, scheme } for a TCP peer
+ * (the host lower-cased, an IPv6 address in brackets; `scheme` is put in front as
+ * "scheme://" when given).
+ */
+function linkKey(where) {
+  if (where.path !== undefined) {
+    const p = String(where.path).trim();
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return p;
+    }
+  }
+  const h = String(where.host).trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const host = h.includes(':') ? `[${h}]` : h;
+  return `${where.scheme ? `${where.scheme}://` : ''}${host}:${where.port}`;
+}
 
 /**
  * createPool(shared, what, { differs }) -> { acquire, count, users, drop }.
@@ -47,4 +69,4 @@ function createPool(shared, what, { differs = (a, b) => a !== b } = {}) {
   };
 }
 
-module.exports = { createPool };
+module.exports = { createPool, linkKey };

@@ -1,18 +1,14 @@
 'use strict';
-// One bus per port for the whole process: every Node-RED node (and any caller) naming
-// the same port shares one link and so one queue. Reference counted (lib/pool.js).
-const fs = require('node:fs');
+// One bus per port for the whole process: every caller naming the same port, and every
+// Node-RED bus node (nodes/lib/modbus-pool.js puts its links in this same pool), shares one
+// link and so one queue. Reference counted (lib/pool.js); ports are named by lib/pool.js's
+// linkKey().
 const { ModbusBus, parseTarget } = require('./modbus/bus');
-const { createPool } = require('./pool');
+const { createPool, linkKey } = require('./pool');
 
 function keyFor(target) {
   const t = parseTarget(target);
-  if (t.kind === 'tcp') return `tcp://${t.host}:${t.port}`;
-  try {
-    return fs.realpathSync(t.path);
-  } catch {
-    return t.path;
-  }
+  return t.kind === 'tcp' ? linkKey({ scheme: 'tcp', host: t.host, port: t.port }) : linkKey({ path: t.path });
 }
 
 // Settings that belong to the link: a second user cannot have its own. A setting one side
@@ -20,14 +16,16 @@ function keyFor(target) {
 const SETTINGS = ['baudRate', 'parity', 'dataBits', 'stopBits', 'timeout', 'retries', 'interFrameDelay'];
 const pool = createPool(SETTINGS, 'open', { differs: (a, b) => a !== undefined && b !== undefined && a !== b });
 
-// The pooled link: the open in flight (or done), given up at once when the last user leaves.
-function openLink(target, options) {
+// A pooled link made for a caller of acquireModbusBus(): the open in flight (or done), given
+// up at once when the last user leaves, dropped from the pool when it fails. Every pooled link
+// (this one, or a Node-RED ModbusLink) has `options`, `close()` and `opened()`: the ModbusBus,
+// or the error that there is none.
+function openLink(key, target, options) {
   const abort = new AbortController();
   const bus = ModbusBus.open(target, { ...options, signal: abort.signal });
-  bus.catch(() => {}); // a failed open is the users' to see, through `bus`
-  return {
+  const link = {
     options,
-    bus,
+    opened: () => bus,
     async close() {
       abort.abort(); // an open still in progress gives up
       try {
@@ -37,6 +35,17 @@ function openLink(target, options) {
       }
     },
   };
+  bus.catch(() => pool.drop(key, link)); // the next acquire opens afresh
+  return link;
+}
+
+/**
+ * Takes a share of the link on `target`, made by create(key) for its first user.
+ * Returns { link, release(), conflict, key } (lib/pool.js).
+ */
+function acquireLink(target, options, create) {
+  const key = keyFor(target);
+  return pool.acquire(key, options, () => create(key));
 }
 
 /**
@@ -45,14 +54,19 @@ function openLink(target, options) {
  * whose open failed is dropped from the pool, so the next acquire opens afresh.
  */
 function acquireModbusBus(target, options = {}) {
-  const key = keyFor(target);
-  const share = pool.acquire(key, options, () => openLink(target, options));
-  share.link.bus.catch(() => pool.drop(key, share.link));
-  return { bus: share.link.bus, release: share.release, conflict: share.conflict, key };
+  const share = acquireLink(target, options, (key) => openLink(key, target, options));
+  const bus = Promise.resolve().then(() => share.link.opened());
+  bus.catch(() => {}); // a failed open is the users' to see, through `bus`
+  return { bus, release: share.release, conflict: share.conflict, key: share.key };
+}
+
+/** Forgets `link` (its settings were refused, say): the next acquire of its key creates a new one. */
+function dropLink(key, link) {
+  pool.drop(key, link);
 }
 
 function openBusCount() {
   return pool.count();
 }
 
-module.exports = { acquireModbusBus, openBusCount };
+module.exports = { acquireModbusBus, acquireLink, dropLink, openBusCount, keyFor };

@@ -39,11 +39,9 @@ function percentiles(samples) {
   return { p50: pct(50), p90: pct(90), p99: pct(99), max: lat.length ? ms3(lat[lat.length - 1]) : null, samples: lat.length };
 }
 
-/** The object with stats() behind a config node, or null while there is none. */
+/** The object with stats() behind a config node (its link's bus or client), or null while there is none. */
 function counterSource(family, cfg) {
-  if (family === 'modbus') return cfg.bus || null;
-  if (family === 'm307') return cfg.client || null;
-  return (cfg.link && cfg.link.bus) || null;
+  return (cfg.link && cfg.link.resource) || null;
 }
 
 /** What the config node names its link by. */

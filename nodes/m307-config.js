@@ -12,7 +12,7 @@
 // Errors go to done(err) (Catch nodes see msg.error.code); msg.report then holds what was done
 // before the failure, with report.failed naming the part that failed.
 const { ValidationError, DeviceError } = require('../lib/errors');
-const { deviceStateStatus, clientFor, jsonSafe } = require('./m307-device');
+const { deviceNode } = require('./lib/device-node');
 const { translator } = require('./lib/i18n');
 
 const NAME_PARTS = {
@@ -146,92 +146,69 @@ async function applyPart(client, part, value, logRate) {
   }
 }
 
+/** JSON-safe copy of a value: Dates become ISO strings, non-finite numbers null. */
+function jsonSafe(value) {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (Array.isArray(value)) return value.map(jsonSafe);
+  if (value && typeof value === 'object') {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = jsonSafe(v);
+    return out;
+  }
+  return value;
+}
+
 module.exports = function register(RED) {
   const t = translator(RED, 'm307-config');
 
   function M307ConfigNode(config) {
     RED.nodes.createNode(this, config);
     const node = this;
-    node.name = config.name;
-    node.deviceNode = RED.nodes.getNode(config.device);
-    let closed = false;
-    let unsubscribe = null;
-    let lastOutcome = null;
-    let closeWaiter = null;
-    const closedPromise = new Promise((resolve) => { closeWaiter = resolve; });
+    const ctx = deviceNode(RED, node, config, { t, prefix: 'm307-config', configField: 'device' });
 
-    function outcome(st) {
-      lastOutcome = st;
-      node.status(st);
-    }
-
-    async function apply(msg) {
+    function apply(msg) {
       const { parts, logRate } = plan(msg.payload);
-      const client = await Promise.race([clientFor(node.deviceNode), closedPromise]);
-      if (closed) return null;
-      const report = { applied: {}, before: {}, after: {}, changed: [] };
-      for (const [part, value] of parts) {
-        if (closed) return null;
-        let r;
-        try {
-          r = await applyPart(client, part, value, logRate);
-        } catch (err) {
-          report.failed = part;
-          err.report = report;
-          throw err;
-        }
-        report.applied[part] = jsonSafe(part === 'clock' ? { datetime: value, logRateMinutes: r.after.logRateMinutes } : value);
-        report.before[part] = jsonSafe(r.before);
-        report.after[part] = jsonSafe(r.after);
-        report.changed.push(...differences(report.before[part], report.after[part], part));
-      }
-      return report;
-    }
-
-    node.on('input', (msg, send, done) => {
-      if (!node.deviceNode) {
-        done(new ValidationError(t('m307-config.error.noDevice'), 'EINVAL', { argument: 'device' }));
-        return;
-      }
-      outcome({ fill: 'blue', shape: 'dot', text: t('m307-config.status.applying') });
-      apply(msg).then(
-        (report) => {
-          if (closed || !report) return done();
-          msg.payload = report;
-          outcome({ fill: 'green', shape: 'dot', text: t('m307-config.status.applied', { parts: Object.keys(report.applied).join(', ') }) });
-          send(msg);
-          done();
-        },
-        (err) => {
-          if (closed) return done();
-          if (err.report) {
-            msg.report = err.report;
-            delete err.report;
+      ctx.outcome('blue', 'dot', t('m307-config.status.applying'));
+      return ctx.withDevice(async (client) => {
+        const report = { applied: {}, before: {}, after: {}, changed: [] };
+        for (const [part, value] of parts) {
+          if (ctx.closed) return null;
+          let r;
+          try {
+            r = await applyPart(client, part, value, logRate);
+          } catch (err) {
+            report.failed = part;
+            err.report = report;
+            throw err;
           }
-          outcome({ fill: 'red', shape: 'ring', text: t('m307-config.status.error', { code: err.code || err.name || 'ERROR' }) });
-          done(err);
-        },
-      );
-    });
-
-    node.on('close', (removed, done) => {
-      closed = true;
-      closeWaiter(null);
-      if (unsubscribe) unsubscribe();
-      unsubscribe = null;
-      done();
-    });
-
-    if (!node.deviceNode) {
-      node.status({ fill: 'red', shape: 'ring', text: t('m307-config.status.noDevice') });
-      node.error(t('m307-config.error.noDevice'));
-      return;
+          report.applied[part] = jsonSafe(part === 'clock' ? { datetime: value, logRateMinutes: r.after.logRateMinutes } : value);
+          report.before[part] = jsonSafe(r.before);
+          report.after[part] = jsonSafe(r.after);
+          report.changed.push(...differences(report.before[part], report.after[part], part));
+        }
+        return report;
+      });
     }
-    unsubscribe = node.deviceNode.subscribe((st) => {
-      if (st.state !== 'open') lastOutcome = null;
-      const shown = deviceStateStatus(t, 'm307-config', st);
-      node.status(shown || lastOutcome || { fill: 'green', shape: 'ring', text: t('m307-config.status.connected') });
+
+    ctx.onInput(async (msg) => {
+      let report;
+      try {
+        report = await apply(msg);
+      } catch (err) {
+        if (err.report) {
+          msg.report = err.report;
+          delete err.report;
+        }
+        throw err;
+      }
+      if (!report) return null;
+      msg.payload = report;
+      ctx.outcome('green', 'dot', t('m307-config.status.applied', { parts: Object.keys(report.applied).join(', ') }));
+      return msg;
     });
+
+    ctx.start();
   }
 
   RED.nodes.registerType('fieldlink-m307-config', M307ConfigNode);

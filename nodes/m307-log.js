@@ -8,7 +8,7 @@
 // after the last record a previous download received (the device keeps one read pointer).
 // One download per device at a time: a second request meanwhile is refused (EBUSY).
 const { ValidationError, ConnectionError } = require('../lib/errors');
-const { deviceStateStatus, clientFor } = require('./m307-device');
+const { deviceNode } = require('./lib/device-node');
 const { translator } = require('./lib/i18n');
 
 const MODES = ['single', 'each'];
@@ -47,122 +47,81 @@ module.exports = function register(RED) {
   function M307LogNode(config) {
     RED.nodes.createNode(this, config);
     const node = this;
-    node.name = config.name;
-    node.deviceNode = RED.nodes.getNode(config.device);
     node.mode = config.mode || 'single';
     node.reset = config.reset !== false && config.reset !== 'false';
-    node.topic = (config.topic && String(config.topic).trim()) || 'm307/log';
-
-    let closed = false;
     let running = null; // { abort: AbortController } while a download runs
-    let unsubscribe = null;
-    let lastOutcome = null;
-    let closeWaiter = null;
-    const closedPromise = new Promise((resolve) => { closeWaiter = resolve; });
+    const ctx = deviceNode(RED, node, config, {
+      t,
+      prefix: 'm307-log',
+      configField: 'device',
+      topic: 'm307/log',
+      check() {
+        if (!MODES.includes(node.mode)) throw new ValidationError(t('m307-log.error.badMode', { mode: String(node.mode) }), 'EINVAL', { argument: 'mode' });
+      },
+      keepOutcome: () => running !== null, // the progress stays shown through an outage
+    });
 
-    let problem = null;
-    if (!MODES.includes(node.mode)) {
-      problem = new ValidationError(t('m307-log.error.badMode', { mode: String(node.mode) }), 'EINVAL', { argument: 'mode' });
-    } else if (!node.deviceNode) {
-      problem = new ValidationError(t('m307-log.error.noDevice'), 'EINVAL', { argument: 'device' });
+    function download(msg, send, resetPointer, abort) {
+      return ctx.withDevice(async (client) => {
+        let shownPercent = -1;
+        ctx.outcome('blue', 'dot', t('m307-log.status.progress', { percent: 0 }));
+        const onProgress = (p) => {
+          const percent = p.percent === null ? 0 : Math.floor(p.percent);
+          if (ctx.closed || percent === shownPercent) return;
+          shownPercent = percent;
+          ctx.outcome('blue', 'dot', t('m307-log.status.progress', { percent }));
+        };
+        const { _msgid, payload, ...base } = msg;
+        const id = _msgid || RED.util.generateId();
+        let held = null; // 'each': the previous record, sent when the next one (or the end) comes
+        let index = 0;
+        const onRecord = node.mode === 'each' ? (r) => {
+          if (ctx.closed) return;
+          if (held) send({ ...base, topic: node.topic, payload: held, parts: { id, index: index - 1 } });
+          held = logRecord(r);
+          index += 1;
+        } : undefined;
+        const records = await client.readLog({ resetPointer, onProgress, onRecord, signal: abort.signal });
+        if (ctx.closed) return null;
+        if (node.mode === 'each') {
+          if (held) send({ ...base, topic: node.topic, payload: held, parts: { id, index: index - 1, count: index }, complete: true });
+          return index;
+        }
+        msg.payload = records.map(logRecord);
+        msg.count = records.length;
+        msg.topic = node.topic;
+        send(msg);
+        return records.length;
+      });
     }
 
-    function outcome(st) {
-      lastOutcome = st;
-      node.status(st);
-    }
-
-    async function download(msg, send, resetPointer, abort) {
-      const client = await Promise.race([clientFor(node.deviceNode), closedPromise]);
-      if (closed) return null;
-      let shownPercent = -1;
-      outcome({ fill: 'blue', shape: 'dot', text: t('m307-log.status.progress', { percent: 0 }) });
-      const onProgress = (p) => {
-        const percent = p.percent === null ? 0 : Math.floor(p.percent);
-        if (closed || percent === shownPercent) return;
-        shownPercent = percent;
-        outcome({ fill: 'blue', shape: 'dot', text: t('m307-log.status.progress', { percent }) });
-      };
-      const { _msgid, payload, ...base } = msg;
-      const id = _msgid || RED.util.generateId();
-      let held = null; // 'each': the previous record, sent when the next one (or the end) comes
-      let index = 0;
-      const onRecord = node.mode === 'each' ? (r) => {
-        if (closed) return;
-        if (held) send({ ...base, topic: node.topic, payload: held, parts: { id, index: index - 1 } });
-        held = logRecord(r);
-        index += 1;
-      } : undefined;
-      const records = await client.readLog({ resetPointer, onProgress, onRecord, signal: abort.signal });
-      if (closed) return null;
-      if (node.mode === 'each') {
-        if (held) send({ ...base, topic: node.topic, payload: held, parts: { id, index: index - 1, count: index }, complete: true });
-        return index;
-      }
-      msg.payload = records.map(logRecord);
-      msg.count = records.length;
-      msg.topic = node.topic;
-      send(msg);
-      return records.length;
-    }
-
-    node.on('input', (msg, send, done) => {
-      if (problem) {
-        done(problem);
-        return;
-      }
+    ctx.onInput(async (msg, send) => {
       if (msg.reset !== undefined && typeof msg.reset !== 'boolean') {
-        done(new ValidationError(t('m307-log.error.badReset', { value: JSON.stringify(msg.reset) }), 'EINVAL', { argument: 'msg.reset' }));
-        return;
+        throw new ValidationError(t('m307-log.error.badReset', { value: JSON.stringify(msg.reset) }), 'EINVAL', { argument: 'msg.reset' });
       }
       const link = node.deviceNode.link;
       if (running || (link && link.logOwner)) {
-        done(new ConnectionError(t('m307-log.error.busy', { target: node.deviceNode.target }), 'EBUSY', { path: node.deviceNode.target }));
-        return;
+        throw new ConnectionError(t('m307-log.error.busy', { target: node.deviceNode.target }), 'EBUSY', { path: node.deviceNode.target });
       }
       const abort = new AbortController();
       running = { abort, link };
       if (link) link.logOwner = node.id;
-      const finish = () => {
+      try {
+        const count = await download(msg, send, msg.reset === undefined ? node.reset : msg.reset, abort);
+        if (!ctx.closed && count !== null && count !== undefined) ctx.outcome('green', 'dot', t('m307-log.status.done', { count }));
+      } finally {
         if (link && link.logOwner === node.id) link.logOwner = null;
         running = null;
-      };
-      download(msg, send, msg.reset === undefined ? node.reset : msg.reset, abort).then(
-        (count) => {
-          finish();
-          if (closed || count === null) return done();
-          outcome({ fill: 'green', shape: 'dot', text: t('m307-log.status.done', { count }) });
-          done();
-        },
-        (err) => {
-          finish();
-          // A redeploy aborts what is in flight: that is not worth a Catch.
-          if (closed) return done();
-          outcome({ fill: 'red', shape: 'ring', text: t('m307-log.status.error', { code: err.code || err.name || 'ERROR' }) });
-          done(err);
-        },
-      );
+      }
+      return null; // sent as the download went
     });
 
-    node.on('close', (removed, done) => {
-      closed = true;
-      closeWaiter(null);
+    // A redeploy aborts a download in flight.
+    node.on('close', () => {
       if (running) running.abort.abort();
-      if (unsubscribe) unsubscribe();
-      unsubscribe = null;
-      done();
     });
 
-    if (problem) {
-      node.status({ fill: 'red', shape: 'ring', text: problem.argument === 'device' ? t('m307-log.status.noDevice') : t('m307-log.status.badSettings', { code: problem.code }) });
-      node.error(problem);
-      return;
-    }
-    unsubscribe = node.deviceNode.subscribe((st) => {
-      if (st.state !== 'open' && !running) lastOutcome = null;
-      const shown = deviceStateStatus(t, 'm307-log', st);
-      node.status(shown || lastOutcome || { fill: 'green', shape: 'ring', text: t('m307-log.status.connected') });
-    });
+    ctx.start();
   }
 
   RED.nodes.registerType('fieldlink-m307-log', M307LogNode);

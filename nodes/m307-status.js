@@ -7,12 +7,8 @@
 // The status dot shows the two probe temperatures (green), the inputs in alarm (red ring) or
 // the state of the connection (yellow ring). Errors go through done(err) / node.error(err, msg)
 // so Catch nodes see them with msg.error.code.
-const { ValidationError } = require('../lib/errors');
-const { deviceStateStatus, clientFor } = require('./m307-device');
-const { availability, staleAt } = require('./lib/availability');
+const { deviceNode } = require('./lib/device-node');
 const { translator } = require('./lib/i18n');
-
-const MIN_INTERVAL_S = 0.2;
 
 // The inputs of the status record, in the order the status text lists them.
 const INPUTS = [
@@ -64,39 +60,9 @@ module.exports = function register(RED) {
   function M307StatusNode(config) {
     RED.nodes.createNode(this, config);
     const node = this;
-    node.name = config.name;
-    node.deviceNode = RED.nodes.getNode(config.device);
-    node.topic = (config.topic && String(config.topic).trim()) || 'm307';
-    const intervalText = config.interval === undefined || config.interval === '' ? '0' : String(config.interval);
-    node.interval = Number(intervalText);
-    node.pollsSkipped = 0;
-    const avail = availability(node, { outputs: 3 });
-
-    let closed = false;
-    let polling = false;
-    let timer = null;
-    let unsubscribe = null;
-    let deviceState = null;
-    let lastOutcome = null; // status of the last read while the device was open
+    // Outputs: the status, the alarm changes, availability.
+    const ctx = deviceNode(RED, node, config, { t, prefix: 'm307-status', configField: 'device', topic: 'm307', polls: true, outputs: 3 });
     let flags = null; // input key -> inAlarm of the previous reading (null before the first)
-    let closeWaiter = null;
-    const closedPromise = new Promise((resolve) => { closeWaiter = resolve; });
-
-    let problem = null;
-    if (!Number.isFinite(node.interval) || node.interval < 0) {
-      problem = new ValidationError(t('m307-status.error.badInterval', { interval: intervalText }), 'ERANGE', { argument: 'interval' });
-    } else if (!node.deviceNode) {
-      problem = new ValidationError(t('m307-status.error.noDevice'), 'EINVAL', { argument: 'device' });
-    }
-
-    function outcome(st) {
-      lastOutcome = st;
-      node.status(st);
-    }
-
-    function showError(err) {
-      outcome({ fill: 'red', shape: 'ring', text: t('m307-status.status.error', { code: err.code || err.name || 'ERROR' }) });
-    }
 
     function showReading(p) {
       const unit = `°${p.temperatureUnit === 'C' || p.temperatureUnit === 'F' ? p.temperatureUnit : '?'}`;
@@ -106,26 +72,10 @@ module.exports = function register(RED) {
         : t(`m307-status.reading.${x.readingStatus}`));
       if (p.alarms.length) {
         const labels = INPUTS.filter((i) => p.alarms.includes(i.key)).map((i) => i.label);
-        outcome({ fill: 'red', shape: 'ring', text: t('m307-status.status.alarm', { inputs: labels.join(', ') }) });
+        ctx.outcome('red', 'ring', t('m307-status.status.alarm', { inputs: labels.join(', ') }));
       } else {
-        outcome({
-          fill: 'green',
-          shape: 'dot',
-          text: t('m307-status.status.reading', { temp1: show(p.temperatureSensor1), temp2: show(p.temperatureSensor2) }),
-        });
+        ctx.outcome('green', 'dot', t('m307-status.status.reading', { temp1: show(p.temperatureSensor1), temp2: show(p.temperatureSensor2) }));
       }
-    }
-
-    function onDeviceState(st) {
-      const previous = deviceState;
-      deviceState = st.state;
-      if (st.state !== 'open') lastOutcome = null; // a reading from before an outage is stale
-      if (node.interval > 0) avail.fromLinkState(st); // on-demand nodes report their reads only
-      const shown = deviceStateStatus(t, 'm307-status', st);
-      if (shown) node.status(shown);
-      else node.status(lastOutcome || { fill: 'green', shape: 'ring', text: t('m307-status.status.connected') });
-      // Read as soon as the device is (back), so dashboards do not wait a whole interval.
-      if (st.state === 'open' && previous !== 'open' && node.interval > 0) poll();
     }
 
     /** The alarm-change messages for a new reading (and remembers its flags). */
@@ -153,86 +103,22 @@ module.exports = function register(RED) {
       });
     }
 
-    // One status read: fills msg.payload, returns the alarm-change messages.
-    async function read(msg) {
-      const client = await Promise.race([clientFor(node.deviceNode), closedPromise]);
-      if (closed) return null;
-      let s;
-      try {
-        s = await client.readStatus();
-      } catch (err) {
-        if (!closed) avail.fromError(err);
-        throw err;
-      }
-      if (closed) return null;
-      avail.online();
-      const p = statusPayload(s);
-      msg.payload = p;
-      msg.staleAt = staleAt(p.timestamp, node.interval);
-      msg.topic = node.topic;
-      showReading(p);
-      return alarmChanges(p);
+    // One status read: [the status message, the alarm-change messages or null].
+    function read(msg) {
+      return ctx.withDevice(async (client) => {
+        const p = statusPayload(await client.readStatus());
+        if (ctx.closed) return null;
+        msg.payload = p;
+        msg.staleAt = ctx.staleAt(p.timestamp);
+        msg.topic = node.topic;
+        showReading(p);
+        const alarms = alarmChanges(p);
+        return [msg, alarms.length ? alarms : null];
+      });
     }
 
-    async function poll() {
-      if (closed) return;
-      if (polling) {
-        node.pollsSkipped += 1;
-        return;
-      }
-      if (node.deviceNode.state.state !== 'open') return; // the status shows why
-      polling = true;
-      const msg = { topic: node.topic };
-      try {
-        const alarms = await read(msg);
-        if (alarms && !closed) node.send([msg, alarms.length ? alarms : null]);
-      } catch (err) {
-        if (!closed) {
-          showError(err);
-          node.error(err, msg);
-        }
-      } finally {
-        polling = false;
-      }
-    }
-
-    node.on('input', (msg, send, done) => {
-      if (problem) {
-        done(problem);
-        return;
-      }
-      read(msg).then(
-        (alarms) => {
-          if (closed || !alarms) return done();
-          send([msg, alarms.length ? alarms : null]);
-          done();
-        },
-        (err) => {
-          // A redeploy cancels what is in flight (ECLOSED): that is not worth a Catch.
-          if (closed) return done();
-          showError(err);
-          done(err);
-        },
-      );
-    });
-
-    node.on('close', (removed, done) => {
-      closed = true;
-      closeWaiter(null);
-      if (timer) clearInterval(timer);
-      timer = null;
-      if (unsubscribe) unsubscribe();
-      unsubscribe = null;
-      done();
-    });
-
-    if (problem) {
-      node.status({ fill: 'red', shape: 'ring', text: problem.argument === 'device' ? t('m307-status.status.noDevice') : t('m307-status.status.badSettings', { code: problem.code }) });
-      node.error(problem);
-      return;
-    }
-    unsubscribe = node.deviceNode.subscribe(onDeviceState);
-    if (node.interval > 0) timer = setInterval(poll, Math.max(MIN_INTERVAL_S, node.interval) * 1000);
+    ctx.onInput(read);
+    ctx.start(read);
   }
 
   RED.nodes.registerType('fieldlink-m307-status', M307StatusNode);

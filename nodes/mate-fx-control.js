@@ -12,10 +12,10 @@
 //         the new value (controls: all five as they read now).
 const { ValidationError } = require('../lib/errors');
 const { FX_CONTROLS } = require('../lib/mate/bus');
-const { deviceNode, handleInput, payloadObject } = require('./mate-bus');
+const { mateDeviceNode } = require('./lib/mate-flow');
+const { payloadObject } = require('./lib/device-node');
+const { flag } = require('./lib/config-node');
 const { translator } = require('./lib/i18n');
-
-const flag = (v) => v === true || v === 'true' || v === 'on' || v === 1;
 
 module.exports = function register(RED) {
   const t = translator(RED, 'mate-fx-control');
@@ -23,7 +23,7 @@ module.exports = function register(RED) {
   function MateFxControlNode(config) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const ctx = deviceNode(RED, node, config, { type: 'fx', prefix: 'mate-fx-control', t });
+    const ctx = mateDeviceNode(RED, node, config, { type: 'fx', prefix: 'mate-fx-control', t });
     node.understood = flag(config.understood);
     node.topic = (config.topic && String(config.topic).trim()) || 'mate/fx/control';
 
@@ -49,7 +49,7 @@ module.exports = function register(RED) {
       }
     }
 
-    handleInput(node, ctx, async (msg) => {
+    ctx.onInput(async (msg) => {
       const locked = refusal();
       if (locked) throw locked;
       const p = payloadObject(msg);

@@ -4,15 +4,9 @@
 // input reads a named register instead. Payloads are plain JSON with `units` and `text`;
 // errors go through done(err) / node.error(err, msg). Changing the FX is the job of the
 // separate "FX control" node, which has its own opt-in.
-const { deviceNode, handleInput, payloadObject, toPayload } = require('./mate-bus');
+const { mateDeviceNode, statusPayload } = require('./lib/mate-flow');
 const { translator } = require('./lib/i18n');
 
-function statusPayload(s, port) {
-  const payload = toPayload(s);
-  payload.port = port;
-  payload.timestamp = new Date().toISOString();
-  return payload;
-}
 
 module.exports = function register(RED) {
   const t = translator(RED, 'mate-fx');
@@ -20,7 +14,7 @@ module.exports = function register(RED) {
   function MateFxNode(config) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const ctx = deviceNode(RED, node, config, { type: 'fx', prefix: 'mate-fx', t, polls: true });
+    const ctx = mateDeviceNode(RED, node, config, { type: 'fx', prefix: 'mate-fx', t, polls: true });
 
     async function readStatus(msg) {
       return ctx.withDevice(async (fx) => {
@@ -28,6 +22,7 @@ module.exports = function register(RED) {
         msg.payload = statusPayload(s, fx.port);
         msg.kind = 'status';
         msg.topic = node.topic;
+        msg.staleAt = ctx.staleAt(msg.payload.timestamp);
         const problems = s.errors.length + s.warnings.length;
         const vars = { mode: s.operationalMode, volts: Math.round(s.acOutputVoltage), errors: s.errors.concat(s.warnings).join(', ') };
         if (problems) ctx.outcome('yellow', 'dot', t('mate-fx.status.readingWarn', vars));
@@ -36,21 +31,8 @@ module.exports = function register(RED) {
       });
     }
 
-    handleInput(node, ctx, async (msg) => {
-      const p = payloadObject(msg);
-      if (p.register !== undefined) {
-        return ctx.withDevice(async (fx) => {
-          msg.payload = await ctx.readRegister(fx, p.register);
-          msg.kind = 'register';
-          msg.topic = node.topic;
-          return msg;
-        });
-      }
-      return readStatus(msg);
-    });
-
-    ctx.start();
-    if (!ctx.problem && node.interval > 0) ctx.startPolling(readStatus);
+    ctx.onInput(ctx.registerOr(readStatus));
+    ctx.start(readStatus);
   }
 
   RED.nodes.registerType('fieldlink-mate-fx', MateFxNode);

@@ -4,7 +4,8 @@
 // named register (msg.payload.register) or the daily log (msg.payload.logPage: one day,
 // msg.payload.logDays: the last N days in one message). Payloads are plain JSON with `units`
 // and `text` (formatted values); errors go through done(err) / node.error(err, msg).
-const { deviceNode, handleInput, payloadObject, numberish, toPayload, localDate } = require('./mate-bus');
+const { mateDeviceNode, toPayload, localDate } = require('./lib/mate-flow');
+const { payloadObject, numberish } = require('./lib/device-node');
 const { translator } = require('./lib/i18n');
 
 const MAX_LOG_DAYS = 128; // today and 127 days back
@@ -35,7 +36,7 @@ module.exports = function register(RED) {
   function MateMxNode(config) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const ctx = deviceNode(RED, node, config, { type: 'mx', prefix: 'mate-mx', t, polls: true });
+    const ctx = mateDeviceNode(RED, node, config, { type: 'mx', prefix: 'mate-mx', t, polls: true });
 
     async function readStatus(msg) {
       return ctx.withDevice(async (mx) => {
@@ -43,6 +44,7 @@ module.exports = function register(RED) {
         msg.payload = statusPayload(s, mx.port);
         msg.kind = 'status';
         msg.topic = node.topic;
+        msg.staleAt = ctx.staleAt(msg.payload.timestamp);
         ctx.outcome('green', 'dot', t('mate-mx.status.reading', {
           watts: msg.payload.pvPower, volts: s.batteryVoltage.toFixed(1), mode: s.chargerMode,
         }));
@@ -50,16 +52,9 @@ module.exports = function register(RED) {
       });
     }
 
-    handleInput(node, ctx, async (msg) => {
+    const registerOrStatus = ctx.registerOr(readStatus);
+    ctx.onInput(async (msg) => {
       const p = payloadObject(msg);
-      if (p.register !== undefined) {
-        return ctx.withDevice(async (mx) => {
-          msg.payload = await ctx.readRegister(mx, p.register);
-          msg.kind = 'register';
-          msg.topic = node.topic;
-          return msg;
-        });
-      }
       if (p.logDays !== undefined) {
         const days = numberish(p.logDays);
         if (!Number.isInteger(days) || days < 1 || days > MAX_LOG_DAYS) {
@@ -86,11 +81,10 @@ module.exports = function register(RED) {
           return msg;
         });
       }
-      return readStatus(msg);
+      return registerOrStatus(msg);
     });
 
-    ctx.start();
-    if (!ctx.problem && node.interval > 0) ctx.startPolling(readStatus);
+    ctx.start(readStatus);
   }
 
   RED.nodes.registerType('fieldlink-mate-mx', MateMxNode);

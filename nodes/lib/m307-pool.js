@@ -6,23 +6,19 @@
 //
 // The life cycle of a shared connection is SharedLink's (nodes/lib/shared-link.js).
 //
-//   const share = acquire('10.0.0.7', { port: 10001, timeout: 2000 });
+//   const share = acquire('10.0.0.7', { port, timeout });   // lib/defaults.js for what is left out
 //   share.link.client  // the M307Client while there is one, else null
 //   await share.release();  // the last one closes the connection
 const { M307Client } = require('../../lib/m307/client');
 const { SharedLink } = require('./shared-link');
-const { createPool } = require('../../lib/pool');
-
-const DEFAULTS = Object.freeze({ port: 10001, timeout: 2000, reconnectMinDelay: 1000, reconnectMaxDelay: 10000 });
+const { createPool, linkKey } = require('../../lib/pool');
+const { m307: DEFAULTS } = require('../../lib/defaults');
 // Settings that belong to the connection: a second user cannot have its own.
 const SHARED = ['timeout', 'reconnectMinDelay', 'reconnectMaxDelay'];
 
 const pool = createPool(SHARED, 'connected');
 
-function keyFor(host, port) {
-  const h = String(host).trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  return `${h.includes(':') ? `[${h}]` : h}:${port}`;
-}
+const keyFor = (host, port) => linkKey({ host, port });
 
 class M307Link extends SharedLink {
   constructor(key, host, options) {
@@ -49,7 +45,7 @@ class M307Link extends SharedLink {
  * `conflict` is a message when the connection already exists with other settings (theirs win).
  */
 function acquire(host, options = {}) {
-  const opts = { ...DEFAULTS };
+  const opts = { port: DEFAULTS.port, timeout: DEFAULTS.timeout, reconnectMinDelay: DEFAULTS.reconnectMinDelay, reconnectMaxDelay: DEFAULTS.reconnectMaxDelay };
   for (const [k, v] of Object.entries(options)) if (v !== undefined) opts[k] = v;
   const key = keyFor(host, opts.port);
   return pool.acquire(key, opts, () => new M307Link(key, String(host).trim(), opts));
@@ -60,4 +56,4 @@ function linkCount() {
   return pool.count();
 }
 
-module.exports = { acquire, linkCount, keyFor, DEFAULTS, M307Link };
+module.exports = { acquire, linkCount, keyFor, M307Link };

@@ -4,35 +4,18 @@
 // MATE flow node, uses one link and one request queue. The MATE bus has one master; two
 // MateBus objects on one adapter would fight over it.
 //
-// A shared bus (MateLink) owns its life cycle:
-//   connecting -> open <-> reconnecting   (after a first open the native layer reconnects)
-//   connecting -> reconnecting -> connecting ...
-//                                  (the first open failed: retried here with capped,
-//                                   jittered backoff for as long as anyone holds a share)
-//   any -> closed                  (the last share was released)
-//   failed                         (the settings were refused: a ValidationError; no retry)
-// Listeners get { state, retryIn, error, attempt } through link.on('state', fn).
+// The life cycle of a shared bus is SharedLink's (nodes/lib/shared-link.js).
 //
-//   const share = acquire('/dev/ttyUSB0', { timeout: 100, retries: 2 });
+//   const share = acquire('/dev/ttyUSB0', { timeout, retries });  // lib/defaults.js for what is left out
 //   share.link.bus            // the MateBus while there is one, else null
 //   await share.link.find('mx')   // an MxDevice, auto-found (one scan shared by all nodes)
 //   const stop = share.link.addDutyUser()  // master duties run while anyone wants them
 //   await share.release();    // the last one closes the port
-const fs = require('node:fs');
 const { MateBus } = require('../../lib/mate/bus');
 const { ConnectionError } = require('../../lib/errors');
 const { SharedLink } = require('./shared-link');
-const { createPool } = require('../../lib/pool');
-
-const DEFAULTS = Object.freeze({
-  parityMode: 'auto',
-  transport: 'serial',
-  timeout: 100,
-  retries: 2,
-  allowControl: false,
-  reconnectMinDelay: 1000,
-  reconnectMaxDelay: 10000,
-});
+const { createPool, linkKey } = require('../../lib/pool');
+const { mate: DEFAULTS } = require('../../lib/defaults');
 // Settings that belong to the bus: a second user of the same port cannot have its own.
 const SHARED = ['parityMode', 'transport', 'timeout', 'retries', 'allowControl', 'reconnectMinDelay', 'reconnectMaxDelay'];
 // After a scan found no device of a type, the next scan waits this long: a scan costs the bus
@@ -41,14 +24,7 @@ const RESCAN_AFTER_MS = 30000;
 
 const pool = createPool(SHARED, 'open');
 
-function keyFor(path) {
-  const p = String(path).trim();
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return p;
-  }
-}
+const keyFor = (path) => linkKey({ path });
 
 class MateLink extends SharedLink {
   constructor(key, path, options) {
@@ -95,12 +71,6 @@ class MateLink extends SharedLink {
     bus.removeListener('duty-error', this._onDutyError);
   }
 
-  /** The error a request gets while there is no bus. */
-  notConnected() {
-    if (this.state.state === 'failed' && this.state.error) return this.state.error;
-    return new ConnectionError(`the MATE bus ${this.path} is not connected (${this.state.state})`, 'ENOTCONNECTED', { path: this.path });
-  }
-
   /**
    * The first device of a type on the bus ('mx' | 'fx' | 'dc'). The bus is scanned once for
    * every node that asks (one scan in flight at a time); when a type was not found, the bus is
@@ -108,7 +78,7 @@ class MateLink extends SharedLink {
    */
   async find(type) {
     const bus = this.bus;
-    if (!bus) throw this.notConnected();
+    if (!bus) throw new ConnectionError(`the MATE bus ${this.path} is not connected (${this.state.state})`, 'ENOTCONNECTED', { path: this.path });
     if (!this._scanned) await this._scanOnce(bus);
     try {
       return await bus.find(type);
@@ -173,7 +143,8 @@ class MateLink extends SharedLink {
  * `conflict` is a message when the bus is already open with other settings (theirs win).
  */
 function acquire(path, options = {}) {
-  const opts = { ...DEFAULTS };
+  const opts = {};
+  for (const k of SHARED) opts[k] = DEFAULTS[k];
   for (const [k, v] of Object.entries(options)) if (v !== undefined) opts[k] = v;
   const key = keyFor(path);
   return pool.acquire(key, opts, () => new MateLink(key, String(path).trim(), opts));
@@ -189,4 +160,4 @@ function userCount(path) {
   return pool.users(keyFor(path));
 }
 
-module.exports = { acquire, busCount, userCount, keyFor, DEFAULTS, RESCAN_AFTER_MS, MateLink };
+module.exports = { acquire, busCount, userCount, keyFor, RESCAN_AFTER_MS, MateLink };

@@ -1,6 +1,7 @@
 'use strict';
-// What the M307 and MATE pools have in common: a shared connection (SharedLink) with its own
-// life cycle. The pools that count references to them are lib/pool.js.
+// What the Modbus, M307 and MATE pools have in common: a shared connection (SharedLink) with its
+// own life cycle (ModbusLink, M307Link, MateLink). The pools that count references to them are
+// lib/pool.js; the config nodes relay the state through nodes/lib/config-node.js.
 //
 //   connecting -> open <-> reconnecting   (after a first open the library reconnects by itself)
 //   connecting -> reconnecting -> connecting ...

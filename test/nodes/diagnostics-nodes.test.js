@@ -7,7 +7,8 @@
 //  - the config panels' Test / Scan admin endpoints in a real Node-RED (scripts/lib/nodered.js)
 //    with adminAuth: each refuses without its <config type>.write permission (and sends nothing)
 //    and with it returns a real diagnosis: AB_LINES_SWAPPED for swapped lines, the simulated
-//    units found with their profile, cancellation, PORT_BUSY for a port the deployed flow holds,
+//    units found with their profile, cancellation, a Test through the deployed flow's link (and
+//    PORT_BUSY for a Scan there),
 //    the M307's identity (through the flow's own connection when it holds the device), a
 //    refusal by another client, and the MATE hub ports with device types and firmware.
 const assert = require('node:assert');
@@ -450,6 +451,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
       flows: [
         { id: 'f1', type: 'tab', label: 'deployed' },
         modbusBusConfig(busy.link, { id: 'mbus', name: 'deployed bus' }),
+        modbusBusConfig(path.join(tmp, 'gone-modbus'), { id: 'mgone', name: 'waiting bus' }),
         {
           id: 'mtcp', type: 'fieldlink-modbus-bus', name: 'deployed tcp bus', connectionType: 'tcp', host: '127.0.0.1', port: String(tcpBusy.port),
           timeout: '200', retries: '0', reconnectMinDelay: '100', reconnectMaxDelay: '400',
@@ -512,11 +514,19 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
 
   const post = (route, bearer, body) => call('POST', route, bearer, body);
 
-  /** Polls a Modbus job until it is no longer running. */
-  async function finished(id, ms = 20000) {
+  /** Starts a Test or Scan job and answers { status, body: the finished job } (or the refusal). */
+  async function job(route, body) {
+    const started = await post(route, tokens.admin, body);
+    if (started.status !== 202) return started;
+    const base = route.slice(0, route.lastIndexOf('/'));
+    return { status: 200, body: await finished(started.body.id, 20000, base) };
+  }
+
+  /** Polls a job (a Modbus one unless `base` says otherwise) until it is no longer running. */
+  async function finished(id, ms = 20000, base = 'fieldlink/modbus-bus') {
     const deadline = Date.now() + ms;
     for (;;) {
-      const r = await call('GET', `fieldlink/modbus-bus/jobs/${id}`, tokens.admin);
+      const r = await call('GET', `${base}/jobs/${id}`, tokens.admin);
       assert.strictEqual(r.status, 200);
       if (r.body.state !== 'running') return r.body;
       if (Date.now() > deadline) throw new Error(`job ${id} still running after ${ms} ms: ${JSON.stringify(r.body.progress)}`);
@@ -662,46 +672,67 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
       assert.deepStrictEqual(verdict.details.values, { temperature: 21.5, humidity: 45 });
     });
 
-    it('a serial port the deployed flow holds: PORT_BUSY naming this Node-RED, nothing borrowed, the holding bus node named', async function () {
+    it('a serial port the deployed flow holds: Test reads the unit through the flow\'s link; Scan needs the port to itself (PORT_BUSY, nothing opened)', async function () {
       const before = busy.sim.stats.bytesReceived;
       assert.strictEqual(before, 0, 'the deployed flow only holds the port');
-      const started = await post('fieldlink/modbus-bus/test', tokens.admin, panel(busy.link));
+      const started = await post('fieldlink/modbus-bus/test', tokens.admin, panel(busy.link, { address: '1' }));
       assert.strictEqual(started.status, 202);
       assert.deepStrictEqual(started.body.inUse.map((h) => [h.id, h.name]), [['mbus', 'deployed bus']]);
       assert.match(started.body.note, /deployed flow uses/);
       const job = await finished(started.body.id);
-      const verdict = job.findings[job.findings.length - 1];
-      assert.strictEqual(verdict.code, 'PORT_BUSY');
-      assert.strictEqual(verdict.step, 'open');
-      assert.ok(verdict.details.holders.some((h) => h.self && h.pid === nr.child.pid), JSON.stringify(verdict.details.holders));
-      assert.strictEqual(busy.sim.stats.bytesReceived, before, 'nothing was sent on the deployed bus');
+      assert.strictEqual(job.state, 'done', JSON.stringify(job.error));
+      assert.strictEqual(job.via, 'pool');
+      assert.deepStrictEqual(job.findings.map((f) => [f.step, f.code]), [['pool', 'OK'], ['read', 'OK']]);
+      assert.deepStrictEqual(job.findings[1].details.values, { temperature: 21.5, humidity: 45 });
+      assert.match(job.note, /needs the port to itself/, 'the full diagnosis says in one sentence why it did not run');
+      assert.ok(busy.sim.stats.bytesReceived > before, 'the request went over the deployed link');
 
+      const afterTest = busy.sim.stats.bytesReceived;
       const scan = await post('fieldlink/modbus-bus/scan', tokens.admin, panel(busy.link, { units: '1-3' }));
       const scanned = await finished(scan.body.id);
       assert.strictEqual(scanned.state, 'done');
       assert.deepStrictEqual(scanned.findings.map((f) => f.code), ['PORT_BUSY']);
+      assert.match(scanned.findings[0].message, /needs the port to itself/);
       assert.deepStrictEqual(scanned.units, []);
-      assert.strictEqual(busy.sim.stats.bytesReceived, before);
+      assert.strictEqual(busy.sim.stats.bytesReceived, afterTest, 'the scan sent nothing');
     });
 
-    it('a TCP link the deployed flow holds is not connected to: PORT_BUSY without a second master', async function () {
+    it('a TCP link the deployed flow holds: Test goes through the flow\'s connection, no second master', async function () {
       const before = tcpBusy.sim.stats.bytesReceived;
       assert.strictEqual(before, 0, 'the deployed flow only holds the connection');
       const started = await post('fieldlink/modbus-bus/test', tokens.admin, { connectionType: 'tcp', host: '127.0.0.1', port: String(tcpBusy.port), timeout: '200' });
       assert.strictEqual(started.status, 202);
       assert.strictEqual(started.body.target, `tcp://127.0.0.1:${tcpBusy.port}`);
       const job = await finished(started.body.id);
-      assert.deepStrictEqual(job.findings.map((f) => f.code), ['PORT_BUSY']);
-      assert.match(job.findings[0].message, /second master/);
-      assert.strictEqual(job.findings[0].details.connected, false);
+      assert.strictEqual(job.via, 'pool');
+      assert.deepStrictEqual(job.findings.map((f) => [f.step, f.code]), [['pool', 'OK'], ['read', 'OK']]);
       assert.deepStrictEqual(job.inUse.map((h) => h.id), ['mtcp']);
-      assert.strictEqual(tcpBusy.sim.stats.bytesReceived, before);
+      assert.ok(tcpBusy.sim.stats.bytesReceived > before, 'asked over the deployed connection');
+    });
+
+    it('a port the deployed flow is still trying to open: the Test opens it itself and says so', async function () {
+      const started = await post('fieldlink/modbus-bus/test', tokens.admin, panel(path.join(tmp, 'gone-modbus')));
+      assert.strictEqual(started.status, 202);
+      assert.deepStrictEqual(started.body.inUse.map((h) => [h.id, h.state]), [['mgone', 'reconnecting']]);
+      const job = await finished(started.body.id);
+      assert.strictEqual(job.via, 'direct');
+      assert.match(job.note, /trying to open .* has no link now, so the test opens the port itself/);
+      assert.strictEqual(job.findings[0].code, 'PORT_NOT_FOUND');
+    });
+
+    it('a Test through the deployed link of a unit that does not answer: NO_DEVICE_RESPONSE, the link stays the flow\'s', async function () {
+      const started = await post('fieldlink/modbus-bus/test', tokens.admin, panel(busy.link, { address: '9' }));
+      assert.strictEqual(started.status, 202);
+      const job = await finished(started.body.id);
+      assert.strictEqual(job.via, 'pool');
+      assert.deepStrictEqual(job.findings.map((f) => [f.step, f.code]), [['pool', 'OK'], ['read', 'NO_DEVICE_RESPONSE']]);
+      assert.strictEqual(job.findings[1].ok, false);
     });
   });
 
   describe('M307 device panel', function () {
     it('Test through the deployed flow\'s connection: the identity from the pooled client, no second connection', async function () {
-      const r = await post('fieldlink/m307-device/test', tokens.admin, { host: '127.0.0.1', port: String(m307Pooled.port), timeout: '1000' });
+      const r = await job('fieldlink/m307-device/test', { host: '127.0.0.1', port: String(m307Pooled.port), timeout: '1000' });
       assert.strictEqual(r.status, 200, JSON.stringify(r.body));
       assert.strictEqual(r.body.via, 'pool');
       assert.match(r.body.note, /deployed flow's connection/);
@@ -718,7 +749,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
 
     it('Test of a device the flow does not use: reachable, speaks M307, its identity', async function () {
       const before = m307Free.sim.stats.connections;
-      const r = await post('fieldlink/m307-device/test', tokens.admin, { host: '127.0.0.1', port: String(m307Free.port), timeout: '1000' });
+      const r = await job('fieldlink/m307-device/test', { host: '127.0.0.1', port: String(m307Free.port), timeout: '1000' });
       assert.strictEqual(r.status, 200, JSON.stringify(r.body));
       assert.strictEqual(r.body.via, 'direct');
       assert.deepStrictEqual(r.body.inUse, []);
@@ -736,7 +767,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
       const other = await M307Client.connect('127.0.0.1', { port: m307Free.port, timeout: 1000 });
       try {
         const refusedBefore = m307Free.sim.stats.refused;
-        const r = await post('fieldlink/m307-device/test', tokens.admin, { host: '127.0.0.1', port: String(m307Free.port), timeout: '1000' });
+        const r = await job('fieldlink/m307-device/test', { host: '127.0.0.1', port: String(m307Free.port), timeout: '1000' });
         assert.strictEqual(r.status, 200);
         assert.strictEqual(r.body.via, 'direct');
         const last = r.body.findings[r.body.findings.length - 1];
@@ -749,9 +780,67 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
     });
 
     it('nothing listens: CONNECTION_REFUSED', async function () {
-      const r = await post('fieldlink/m307-device/test', tokens.admin, { host: '127.0.0.1', port: '1', timeout: '1000' });
+      const r = await job('fieldlink/m307-device/test', { host: '127.0.0.1', port: '1', timeout: '1000' });
       assert.strictEqual(r.status, 200);
       assert.deepStrictEqual(r.body.findings.map((f) => f.code), ['CONNECTION_REFUSED']);
+    });
+  });
+
+  describe('every Test and Scan is a cancellable job', function () {
+    async function cancelWhenProgress(base, id) {
+      for (let i = 0; ; i++) {
+        const r = await call('GET', `${base}/jobs/${id}`, tokens.admin);
+        assert.strictEqual(r.status, 200);
+        if (r.body.progress) break;
+        assert.ok(i < 100, 'the job shows progress');
+        await sleep(50);
+      }
+      const t0 = Date.now();
+      const cancel = await post(`${base}/jobs/${id}/cancel`, tokens.admin);
+      assert.strictEqual(cancel.status, 200);
+      const job = await finished(id, 3000, base);
+      return { job, ms: Date.now() - t0 };
+    }
+
+    it('a MATE scan shows the hub port it is at, and Cancel stops it and frees the port', async function () {
+      // A long answer time: every empty hub port costs 2 x 1.5 s.
+      const started = await post('fieldlink/mate-bus/scan', tokens.admin, { serialPort: mateFree.link, timeout: '1500', retries: '1' });
+      assert.strictEqual(started.status, 202);
+      assert.strictEqual(started.body.state, 'running');
+      const second = await post('fieldlink/mate-bus/scan', tokens.admin, { serialPort: mateFree.link, timeout: '40' });
+      assert.strictEqual(second.status, 409, 'one job per port');
+      assert.strictEqual(second.body.job, started.body.id);
+      const { job: scan, ms } = await cancelWhenProgress('fieldlink/mate-bus', started.body.id);
+      assert.strictEqual(scan.state, 'cancelled');
+      assert.ok(ms < 2000, `cancelled in ${ms} ms`);
+      assert.strictEqual(typeof scan.progress.port, 'number');
+      assert.strictEqual(scan.progress.of, 10);
+      const again = await job('fieldlink/mate-bus/scan', { serialPort: mateFree.link, timeout: '40', retries: '1' });
+      assert.strictEqual(again.body.state, 'done', 'the port was free again');
+      assert.strictEqual(again.body.findings[again.body.findings.length - 1].code, 'OK');
+    });
+
+    it('an M307 test of a device that never answers shows its step, and Cancel ends it at once', async function () {
+      const net = require('node:net');
+      const sockets = new Set();
+      const silent = net.createServer((sock) => {
+        sockets.add(sock);
+        sock.on('close', () => sockets.delete(sock));
+      });
+      await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      try {
+        const started = await post('fieldlink/m307-device/test', tokens.admin, { host: '127.0.0.1', port: String(silent.address().port), timeout: '8000' });
+        assert.strictEqual(started.status, 202);
+        const { job: test, ms } = await cancelWhenProgress('fieldlink/m307-device', started.body.id);
+        assert.strictEqual(test.state, 'cancelled');
+        assert.ok(ms < 1000, `cancelled in ${ms} ms`);
+        assert.strictEqual(test.via, 'direct');
+        assert.strictEqual(test.progress.step, 'tcp');
+        assert.strictEqual(test.progress.total, 3);
+      } finally {
+        for (const sock of sockets) sock.destroy();
+        await new Promise((resolve) => silent.close(resolve));
+      }
     });
   });
 
@@ -761,7 +850,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
 
     it('Scan through the deployed flow\'s bus: hub, MX, FX and DC with firmware', async function () {
       const before = mateDeployed.sim.stats.commands;
-      const r = await post('fieldlink/mate-bus/scan', tokens.admin, { serialPort: mateDeployed.link, timeout: '40', retries: '1' });
+      const r = await job('fieldlink/mate-bus/scan', { serialPort: mateDeployed.link, timeout: '40', retries: '1' });
       assert.strictEqual(r.status, 200, JSON.stringify(r.body));
       assert.strictEqual(r.body.via, 'pool');
       assert.match(r.body.note, /deployed flow's bus/);
@@ -774,7 +863,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
     });
 
     it('Scan of a port the flow does not use: port check, then the hub ports with firmware', async function () {
-      const r = await post('fieldlink/mate-bus/scan', tokens.admin, { serialPort: mateFree.link, timeout: '40', retries: '1', parityMode: 'auto', transport: 'serial' });
+      const r = await job('fieldlink/mate-bus/scan', { serialPort: mateFree.link, timeout: '40', retries: '1', parityMode: 'auto', transport: 'serial' });
       assert.strictEqual(r.status, 200, JSON.stringify(r.body));
       assert.strictEqual(r.body.via, 'direct');
       assert.deepStrictEqual(r.body.inUse, []);
@@ -783,7 +872,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
     });
 
     it('a missing port: PORT_NOT_FOUND', async function () {
-      const r = await post('fieldlink/mate-bus/scan', tokens.admin, { serialPort: path.join(tmp, 'no-mate'), timeout: '40' });
+      const r = await job('fieldlink/mate-bus/scan', { serialPort: path.join(tmp, 'no-mate'), timeout: '40' });
       assert.strictEqual(r.status, 200);
       // PORT_NOT_FOUND first; the verdict is NO_RS485_CONVERTER when this machine has no adapter.
       assert.strictEqual(r.body.findings[0].code, 'PORT_NOT_FOUND');

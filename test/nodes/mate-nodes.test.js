@@ -506,10 +506,10 @@ describe('Node-RED nodes: MATE bus', function () {
     assert.strictEqual(sim.stats.bytesReceived, 0);
   });
 
-  it('GET /fieldlink/mate-bus/ports answers a JSON array of ports', async function () {
+  it('GET /fieldlink/ports answers a JSON array of ports', async function () {
     const link = await serve();
     await load(makeFlow(link, []));
-    const res = await helper.request().get('/fieldlink/mate-bus/ports').expect(200).expect('Content-Type', /json/);
+    const res = await helper.request().get('/fieldlink/ports').expect(200).expect('Content-Type', /json/);
     assert.ok(Array.isArray(res.body));
     for (const p of res.body) assert.strictEqual(typeof p.path, 'string');
   });

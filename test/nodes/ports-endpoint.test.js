@@ -1,6 +1,8 @@
 'use strict';
 // The editor's port picker endpoint in a real Node-RED (headless, scripts/lib/nodered.js) with
-// adminAuth on: GET /fieldlink/ports needs the fieldlink-modbus-bus.read permission.
+// adminAuth on: GET /fieldlink/ports needs the fieldlink-modbus-bus.read permission. It is the
+// one port endpoint of every serial panel (Modbus and MATE): the MATE copy is gone. The panels'
+// other shared endpoint, GET /fieldlink/defaults, is guarded the same way.
 const assert = require('node:assert');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -55,6 +57,18 @@ describe('Node-RED admin endpoint GET /fieldlink/ports (adminAuth)', function ()
   it('refuses a user without the read permission with 401', async function () {
     const res = await getPorts(await token('flowsonly', 'flows.read'));
     assert.strictEqual(res.status, 401);
+  });
+
+  it('has no second copy at /fieldlink/mate-bus/ports', async function () {
+    const res = await fetch(`${nr.url}/fieldlink/mate-bus/ports`, { headers: { Authorization: `Bearer ${await token('viewer', 'read')}` } });
+    assert.strictEqual(res.status, 404);
+  });
+
+  it('GET /fieldlink/defaults: 401 without a login, lib/defaults.js for a user with "read"', async function () {
+    assert.strictEqual((await fetch(`${nr.url}/fieldlink/defaults`)).status, 401);
+    const res = await fetch(`${nr.url}/fieldlink/defaults`, { headers: { Authorization: `Bearer ${await token('viewer', 'read')}` } });
+    assert.strictEqual(res.status, 200);
+    assert.deepStrictEqual(await res.json(), JSON.parse(JSON.stringify(require('../../lib/defaults'))));
   });
 
   it('answers a user with "read" with 200 and a JSON array of ports', async function () {
