@@ -30,6 +30,7 @@ const modbus = Object.freeze({
   offlineProbeInterval: 5000,
   settleTime: 20, // quiet time after a garbled reply before it is final
   broadcastDelay: 100, // turnaround after a broadcast write
+  profile: 'xy-md02', // the sensor profile when none is named
   ...link,
 });
 

@@ -12,10 +12,11 @@ const { deviceNode, numberish } = require('./lib/device-node');
 const COMMANDS = ['read', 'readConfig', 'setTemperatureCorrection', 'setHumidityCorrection', 'setAddress', 'setBaudRate'];
 const MIN_INTERVAL_S = 0.1;
 
-// The rule "decimals from scale" is lib/modbus/sensor.js's; it is not exported, so the status
-// text restates it here, once.
-const decimals = (channel) => (channel ? Math.max(0, Math.round(Math.log10(channel.scale))) : 1);
-const show = (value, channel) => (typeof value === 'number' ? value.toFixed(decimals(channel)) : '–');
+const { decimalsFor } = require('../lib/modbus/profiles');
+const defaults = require('../lib/defaults');
+
+// The status text shows a value with as many decimals as its channel's scale gives.
+const show = (value, channel) => (typeof value === 'number' ? value.toFixed(channel ? decimalsFor(channel.scale) : 1) : '–');
 
 module.exports = function register(RED) {
   const t = translator(RED, 'modbus-sensor');
@@ -24,7 +25,7 @@ module.exports = function register(RED) {
     RED.nodes.createNode(this, config);
     const node = this;
     node.unit = Number(config.unit);
-    node.profileName = config.profile || 'xy-md02';
+    node.profileName = config.profile || defaults.modbus.profile;
     node.address = node.unit; // follows a successful setAddress
     const ctx = deviceNode(RED, node, config, {
       t,

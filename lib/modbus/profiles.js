@@ -4,6 +4,7 @@
 // and where the configuration registers are. Users can pass their own object.
 const { ValidationError } = require('../errors');
 const v = require('../validate');
+const defaults = require('../defaults');
 
 const XY_MD02_BAUDS = [9600, 14400, 19200];
 
@@ -93,7 +94,7 @@ function checkChannel(name, ch) {
 
 // Returns a complete, checked profile object.
 function resolveProfile(profile) {
-  if (profile === undefined || profile === null) return builtIn['xy-md02'];
+  if (profile === undefined || profile === null) return builtIn[defaults.modbus.profile];
   if (typeof profile === 'string') {
     const p = builtIn[profile];
     if (!p) {

@@ -21,7 +21,7 @@ const pool = require('./modbus-pool');
 const { jobRoutes, untilAborted, holders, holderSummary, openHolder } = require('./jobs');
 
 const PARITIES = ['none', 'even', 'odd'];
-const DEFAULT_PROFILE = 'xy-md02';
+const DEFAULT_PROFILE = require('../../lib/defaults').modbus.profile;
 
 function intField(name, value, fallback, lo, hi) {
   const n = value === undefined || value === null || String(value).trim() === '' ? fallback : Number(value);
