@@ -14,7 +14,7 @@
 //   fieldlink M307Client.connect() once (it reads the status: the temperature resolution),
 //             then readLog() (resetPointer: true) timed from the call until the promise
 //             resolves with 4,000 decoded records
-// bound = 2 × rtt + transfer (protocols.md §1.8: status at connect; readLog = 1 request +
+// bound = 2 × rtt + transfer (docs/protocols/m307.md §9: status at connect; readLog = 1 request +
 // the stream; 2 round trips as the brief counts them, so the bound is generous by one RTT).
 
 const fs = require('node:fs');

@@ -1,6 +1,6 @@
 'use strict';
 // Wire efficiency: polls per second against a slave that spends the real 9600-baud wire time
-// (bench/native/mbslave.c --pace 9600), as a share of the wire limit of protocols.md §3.2.
+// (bench/native/mbslave.c --pace 9600), as a share of the wire limit of docs/protocols/modbus.md §3.
 //
 //   node bench/wire-efficiency.js [--seconds 8] [--reps 3] [--baud 9600] [--json FILE]
 //

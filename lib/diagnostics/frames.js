@@ -68,7 +68,7 @@ function findReply(buf, { address = null, fc, count }) {
 }
 
 // Bytes a ℃ sign may take on the wire: UTF-8 (U+2103) or GB2312/GBK (the vendor's likely
-// code page). The manual shows the sign but not its bytes [G].
+// code page). The manual shows the sign but not its bytes, so both encodings are inferred.
 const CELSIUS_UTF8 = Buffer.from([0xe2, 0x84, 0x83]);
 const CELSIUS_GB2312 = Buffer.from([0xa1, 0xe6]);
 

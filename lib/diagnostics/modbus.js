@@ -28,7 +28,7 @@
 //          printable text (digits, '.', ',', '%', CR LF, a ℃ sign in UTF-8 E2 84 83 or
 //          GB2312 A1 E6)                                -> ASCII_AUTOREPORT, quoting the text
 //                                                        (an XY-MD02 left in the auto-report
-//                                                        mode of its ASCII protocol, §3.7)
+//                                                        mode of its ASCII protocol, docs/protocols/modbus.md §8)
 //          CRC-valid frames                            -> INVALID_RESPONSE, not fatal: another
 //                                                        master is polling the bus
 //          other bytes                                 -> INVALID_RESPONSE, not fatal: noise
@@ -44,7 +44,7 @@
 //          only 0xFF bytes                             -> GROUND_NOT_CONNECTED (floating input:
 //                                                        no common ground, no bias)
 //          only 0x00 bytes                             -> GROUND_NOT_CONNECTED, worded as the
-//                                                        seed does: A/B shorted (details.symptom
+//                                                        original Python sensor module does: A/B shorted (details.symptom
 //                                                        'all-0x00' tells the two apart)
 //          our address and function, the reply's
 //          length, a failing CRC (in k of N tries), or
@@ -69,7 +69,7 @@
 //                                                        line settings (e.g. 9600 8E1)
 //  address-probe the read at every other address 2..247 at our settings, short timeouts:
 //          a valid reply (or exception) from unit N    -> WRONG_SLAVE_ADDRESS naming N
-//  none of it                                          -> NO_SENSOR_RESPONSE with the seed's
+//  none of it                                          -> NO_SENSOR_RESPONSE with the original Python sensor module's
 //                                                        causes (power, A/B, GND, address,
 //                                                        baud) and what was tried
 //

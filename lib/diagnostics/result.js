@@ -12,7 +12,7 @@
 //   details     machine-readable particulars (found address, error rate, holders, ...)
 
 const CODES = Object.freeze({
-  // the sensor seed's codes (seeds/002)
+  // the original Python sensor module's codes
   OK: 'OK',
   PORT_NOT_FOUND: 'PORT_NOT_FOUND',
   NO_RS485_CONVERTER: 'NO_RS485_CONVERTER',
@@ -37,7 +37,7 @@ const CODES = Object.freeze({
   NO_DEVICE_RESPONSE: 'NO_DEVICE_RESPONSE',
 });
 
-// The seed's root causes, as suggestions (with the seed's "12V/24V" corrected to the
+// The original Python sensor module's root causes, as suggestions (with its "12V/24V" corrected to the
 // manual's supply range, and the probes we already made named by the caller).
 const SUGGESTIONS = Object.freeze({
   NO_SENSOR_RESPONSE: [

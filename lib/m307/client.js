@@ -10,7 +10,7 @@ const defaults = require('../defaults').m307;
 
 const DEFAULT_PORT = defaults.port; // exported for callers that named it before lib/defaults.js
 
-// setSensorLimits() keys (the seed's names, camelCase) -> record 0 fields.
+// setSensorLimits() keys (the original Python M307 client's names, camelCase) -> record 0 fields.
 const LIMIT_GROUPS = {
   tempSensor1: 'temp1',
   tempSensor2: 'temp2',
@@ -123,7 +123,7 @@ function logRecordFromNumbers(a, o, clock) {
     temp2: reading(a[o + 8]),
     internalTemp: reading(a[o + 9]),
     internalHumidity: reading(a[o + 10]),
-    // Bit = 1 means "input active"; read as closed, like the status record's 1 = closed [G].
+    // Bit = 1 means "input active"; read as closed, like the status record's 1 = closed (inferred).
     door1State: a[o + 11] ? 'closed' : 'open',
     door2State: a[o + 12] ? 'closed' : 'open',
     powerStatus: a[o + 13] === 1,
@@ -490,7 +490,7 @@ class M307Client extends EventEmitter {
     await this.close();
   }
 
-  // --- the seed's static helpers ---
+  // --- the original Python M307 client's static helpers ---
   static bytesToInt16(msb, lsb) {
     v.integer('msb', msb, 0, 255);
     v.integer('lsb', lsb, 0, 255);

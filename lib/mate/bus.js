@@ -287,7 +287,7 @@ class MateBus extends EventEmitter {
 
   /**
    * WRITE (type 03) of any register. Resolves with the value the device echoed (not always the
-   * full value: §2.4). A raw write can change anything, setpoints and the inverter mode
+   * full value: docs/protocols/mate.md §5). A raw write can change anything, setpoints and the inverter mode
    * included, so it needs { allowControl: true } like the named controls.
    */
   async writeRegister(port, address, value) {
@@ -384,7 +384,7 @@ class MateBus extends EventEmitter {
   }
 
   /**
-   * Does what a MATE does for its devices (§2.7): time to MX and DC every 30 s, date to DC
+   * Does what a MATE does for its devices (docs/protocols/mate.md §8): time to MX and DC every 30 s, date to DC
    * every 60 s, the MX battery temperature relayed to FX and DC every 60 s. Errors are
    * emitted as 'duty-error' events. Returns a function that stops it.
    */

@@ -1,5 +1,5 @@
 'use strict';
-// Register maps of the Modbus temperature/humidity sensor family (protocols.md §3.4–3.6).
+// Register maps of the Modbus temperature/humidity sensor family (docs/protocols/modbus.md §5–7).
 // A profile says which function code and registers hold the values, how to scale them,
 // and where the configuration registers are. Users can pass their own object.
 const { ValidationError } = require('../errors');
@@ -17,7 +17,7 @@ const builtIn = {
     humidity: { register: 0x0002, scale: 10, signed: false },
     addressRegister: 0x0101,
     baudRegister: 0x0102,
-    // The manual contradicts itself (protocols.md §3.5): the register holds either the raw
+    // The manual contradicts itself (docs/protocols/modbus.md §6): the register holds either the raw
     // rate or a code. 'auto' reads the register first and writes in the same convention.
     baudConvention: 'auto',
     baudCodes: { 0: 9600, 1: 14400, 2: 19200 },
@@ -64,8 +64,8 @@ const builtIn = {
     functionCode: 3,
     temperature: { register: 0x0001, scale: 10, signed: true },
     humidity: { register: 0x0000, scale: 10, signed: false },
-    // protocols.md §3.6 lists 0x0101 both as "address (read)" and as the baud code; we take
-    // 0x0100 as the address (read and write) and 0x0101 as the baud code [S].
+    // docs/protocols/modbus.md §7 lists 0x0101 both as "address (read)" and as the baud code; we take
+    // 0x0100 as the address (read and write) and 0x0101 as the baud code (single source).
     addressRegister: 0x0100,
     baudRegister: 0x0101,
     baudConvention: 'code',

@@ -178,7 +178,7 @@ class ModbusSensor {
   }
 
   /**
-   * Stores a new baud rate. The register convention (raw rate or code, protocols.md §3.5)
+   * Stores a new baud rate. The register convention (raw rate or code, docs/protocols/modbus.md §6)
    * is read from the device first. It applies after a power cycle; the bus keeps its rate.
    */
   async setBaudRate(baudRate) {

@@ -1,9 +1,9 @@
 // NineBitLink: a serial port for a 9-bit bus (the Outback MATE bus, 9600 9N1) on an
 // 8-bit UART. The 9th bit is set on the first byte of each packet only, carried in the
 // parity bit: MARK for byte 0 and SPACE for the rest, or, where mark/space parity is not
-// available, ODD/EVEN chosen per byte (protocols.md §2.2). Before every parity change the
+// available, ODD/EVEN chosen per byte (docs/protocols/mate.md §3). Before every parity change the
 // output queue is drained, without blocking the engine thread (timers + TIOCOUTQ).
-// Every parity decision is recorded, because ptys cannot show parity (toolchain.md §3).
+// Every parity decision is recorded, because ptys cannot show parity (docs/protocols/mate.md §3).
 #pragma once
 #include <deque>
 #include <string>

@@ -2,7 +2,7 @@
 // Diagnostics from real bytes: every code of diagnose()/runFullDiagnostic() produced by a
 // simulated wiring or settings fault on a pseudo-terminal (PERMISSION_DENIED also by a stub
 // opener, said so in its name), the M307 connection test over TCP, the MATE scan step, the
-// byte classifier on the seed's frames, and "fieldlink doctor".
+// byte classifier on the original Python sensor module's frames, and "fieldlink doctor".
 const assert = require('node:assert');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -68,17 +68,17 @@ function capture(extra = {}) {
 describe('diagnostics', function () {
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  describe('the byte classifier (frames.js) on the seed\'s frames', function () {
+  describe('the byte classifier (frames.js) on the original Python sensor module\'s frames', function () {
     const want = { address: 1, fc: 4, count: 2 };
 
-    it('builds the seed request 01 04 00 01 00 02 20 0B and reads its reply', function () {
+    it('builds the request of the original Python sensor module: 01 04 00 01 00 02 20 0B and reads its reply', function () {
       assert.strictEqual(F.hex(F.readRequest(1, 4, 1, 2)), '01 04 00 01 00 02 20 0B');
       const c = F.classify(Buffer.from('010404013102222ACE', 'hex'), want);
       assert.strictEqual(c.kind, 'reply');
       assert.deepStrictEqual(c.registers, [0x0131, 0x0222]);
     });
 
-    it('finds the seed\'s humidity example (01 04 02 02 22 D1 BA) to carry a wrong CRC (38 49 is right)', function () {
+    it('finds the original Python sensor module\'s humidity example (01 04 02 02 22 D1 BA) to carry a wrong CRC (38 49 is right)', function () {
       const one = { address: 1, fc: 4, count: 1 };
       assert.strictEqual(F.classify(Buffer.from('0104020222D1BA', 'hex'), one).kind, 'bad-crc');
       assert.strictEqual(F.classify(Buffer.from('01040202223849', 'hex'), one).kind, 'reply');
@@ -262,7 +262,7 @@ describe('diagnostics', function () {
       assert.match(r.suggestion, /--baud 19200/);
     });
 
-    it('NO_SENSOR_RESPONSE: nothing answers anywhere; the seed\'s causes and what was tried', async function () {
+    it('NO_SENSOR_RESPONSE: nothing answers anywhere; the original Python sensor module\'s causes and what was tried', async function () {
       b = await bench([]);
       const r = await diag.diagnose(b.link, FAST);
       checkShape(r);

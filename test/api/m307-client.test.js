@@ -410,7 +410,7 @@ describe('M307Client: connecting', function () {
     await rejects(M307Client.connect('127.0.0.1', { port: 70000 }), errors.ValidationError, 'ERANGE');
   });
 
-  it('the seed error names are aliases of the common classes', function () {
+  it('the error names of the original Python M307 client are aliases of the common classes', function () {
     const f = require('../..');
     assert.strictEqual(f.M307Error, errors.FieldlinkError);
     assert.strictEqual(f.M307ConnectionError, errors.ConnectionError);
@@ -420,7 +420,7 @@ describe('M307Client: connecting', function () {
 });
 
 describe('m307 pure decoders and static helpers', function () {
-  it('decodeStatus / decodeLogRecord / hour and BCD helpers (protocols.md §1.10)', function () {
+  it('decodeStatus / decodeLogRecord / hour and BCD helpers (docs/protocols/m307.md §11)', function () {
     const b = Buffer.alloc(60);
     b.set([0x3f, 0xcd, 0xdc, 0x00]);
     b.writeUInt16BE(0x0131, 4);

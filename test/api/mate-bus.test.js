@@ -37,7 +37,7 @@ async function setup(simOptions = {}, busOptions = {}) {
 }
 
 describe('MateBus', function () {
-  describe('with the capture preset (protocols.md §2.12)', function () {
+  describe('with the capture preset (docs/protocols/mate.md §13)', function () {
     let t;
     before(async function () {
       t = await setup({ preset: 'capture' });

@@ -65,7 +65,7 @@ for (const [name, serve] of Object.entries(transports)) {
       sim.close();
     });
 
-    it('reads input registers (the seed example 01 04 00 01 00 02)', async function () {
+    it('reads input registers (the example of the original Python sensor module: 01 04 00 01 00 02)', async function () {
       assert.deepStrictEqual(await bus.readInputRegisters(1, 0x0001, 2), [305, 546]);
       assert.strictEqual(sim.stats.framesReceived, 1);
     });

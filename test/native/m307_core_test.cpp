@@ -1,4 +1,4 @@
-// M307 core against protocols.md §1 (the vendor guide) and its synthetic vectors (§1.10).
+// M307 core against docs/protocols/m307.md (the vendor guide) and its synthetic vectors (§11).
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -58,7 +58,7 @@ TEST_CASE("m307: request records are 60 bytes with the documented command bytes"
   CHECK(readLogRequest(true)[3] == 0x04);
 }
 
-TEST_CASE("m307: status vectors of protocols.md §1.10", "[m307]") {
+TEST_CASE("m307: status vectors of docs/protocols/m307.md §11", "[m307]") {
   Record r = blank();
   r[0] = 0x3F; r[1] = 0xCD; r[2] = 0xDC;
   put16(r, 4, 0x0131);   // 30.5 with byte 58 = 10

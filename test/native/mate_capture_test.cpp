@@ -1,13 +1,14 @@
-// Replays the real MATE bus capture (../shared/captures/mate-hub-mx-fx-dc.jsonl, see its
-// README) through the MATE core: every command must pass the checksum and be rebuilt byte
+// Replays a real 42-minute MATE bus capture (mate-hub-mx-fx-dc.jsonl and the README beside
+// it, which gives the counts per kind) through the MATE core: every command must pass the checksum and be rebuilt byte
 // for byte by the builders, every reply must be accepted by the parser for its command and
 // decode without error, and the counts per kind must match the README. The same exchanges
 // also go through the PJON bridge framing. The capture is GPL-2.0 test data that stays
 // outside this repository: when it cannot be found the test is skipped with a message.
 //
-// Where to look: $FIELDLINK_CAPTURES, then FL_CAPTURES_DIR if the build defines it, then
-// ../shared/captures next to the source tree (from __FILE__), then ../shared/captures and
-// ../../shared/captures relative to the working directory.
+// Where to look: $FIELDLINK_CAPTURES, then FL_CAPTURES_DIR if the build defines it, then a
+// folder shared/captures beside the checkout (the development workspace keeps it there), seen
+// from the source tree and from the working directory. docs/protocols/mate.md §1 describes
+// the recording.
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -128,7 +129,7 @@ bool near(double a, double b, double tol) { return std::fabs(a - b) <= tol; }
 TEST_CASE("MATE capture replay: every exchange parses and decodes (README counts)", "[mate][capture]") {
   const std::string path = findCapture();
   if (path.empty()) {
-    const char* msg = "MATE capture mate-hub-mx-fx-dc.jsonl not found (set FIELDLINK_CAPTURES to ../shared/captures); replay skipped";
+    const char* msg = "MATE capture mate-hub-mx-fx-dc.jsonl not found (set FIELDLINK_CAPTURES to the folder that holds it); replay skipped";
 #ifdef FL_CATCH2_V3
     SKIP(msg);
 #else

@@ -1,6 +1,6 @@
 // Catch2 tests for the MATE bus core (native/core/mate): the real-capture vectors of
-// protocols.md §2.12 byte for byte, the decoders against the values stated in §2.8–2.10
-// (DC values worked out by hand from the §2.10 table), the reply parser, validation,
+// docs/protocols/mate.md §13 byte for byte, the decoders against the values stated in §9–11
+// (DC values worked out by hand from the docs/protocols/mate.md §11 table), the reply parser, validation,
 // time/date packing, the 9th-bit parity choice, the register tables and the PJON bridge
 // framing. Expected bytes come from the spec, not from the code.
 #include <bit>
@@ -77,7 +77,7 @@ Reply replyOf(const Command& c, const std::string& text) {
 
 std::vector<std::string> names(const std::vector<const char*>& v) { return std::vector<std::string>(v.begin(), v.end()); }
 
-// §2.12 replies.
+// docs/protocols/mate.md §13 replies.
 const char* kMxStatusReply = "03 89 84 89 00 55 3F 02 00 15 00 FE 02 A8 03 EC";
 const char* kFxStatusReply = "02 00 00 00 03 73 00 04 00 02 01 00 09 00 00 88";
 const char* kDcPageReplies[6] = {
@@ -100,11 +100,11 @@ TEST_CASE("checksum is the 16-bit sum of every byte, byte 0 included, big-endian
   CHECK_FALSE(checksumOk(hex("00 00 01 00 02")));
   CHECK_FALSE(checksumOk(hex("01 01")));
   CHECK(hexOf(withChecksum(hex("02 00 9A"))) == "02 00 9A 00 9C");
-  // pymate Protocol.md's example command has a wrong checksum (§2.3).
+  // pymate Protocol.md's example command has a wrong checksum (docs/protocols/mate.md §4).
   CHECK_FALSE(checksumOk(hex("00 02 00 00 00 00 00 03")));
 }
 
-TEST_CASE("builders produce the captured commands byte for byte (§2.12)", "[mate]") {
+TEST_CASE("builders produce the captured commands byte for byte (docs/protocols/mate.md §13)", "[mate]") {
   CHECK(hexOf(encode(Command::read(0, kRegDeviceType))) == "00 02 00 00 00 00 00 02");
   CHECK(hexOf(encode(Command::read(1, kRegDeviceType))) == "01 02 00 00 00 00 00 03");
   CHECK(hexOf(encode(Command::read(2, 0))) == "02 02 00 00 00 00 00 04");
@@ -136,7 +136,7 @@ TEST_CASE("builders produce the captured commands byte for byte (§2.12)", "[mat
   CHECK_FALSE(decodeCommand(hex("03 03 40 04 8D A9 01").data(), 7, c));
 }
 
-TEST_CASE("discovery replies: hub answers 00, devices give their type (§2.5, §2.12)", "[mate]") {
+TEST_CASE("discovery replies: hub answers 00, devices give their type (docs/protocols/mate.md §6, §13)", "[mate]") {
   Reply hub = replyOf(Command::read(0, 0), "00 00 01 00 01");
   CHECK(hub.byte0 == 0x00);
   CHECK(deviceTypeOf(hub.value) == kHub);
@@ -154,7 +154,7 @@ TEST_CASE("discovery replies: hub answers 00, devices give their type (§2.5, §
   CHECK(parse(Command::read(1, 0), hex("00 00 01 00 01")).verdict != Verdict::Complete);
 }
 
-TEST_CASE("MX status vector decodes to the §2.12 values", "[mate]") {
+TEST_CASE("MX status vector decodes to the docs/protocols/mate.md §13 values", "[mate]") {
   const Command cmd = Command::status(1, kStatusPage, kMxStatusParam);
   Reply r = replyOf(cmd, kMxStatusReply);
   CHECK(r.byte0 == kMx);
@@ -212,7 +212,7 @@ TEST_CASE("MX status: 12-bit Ah, negative kWh, aux on, error bits, all modes", "
   CHECK(std::string(chargerModeName(5)) == "unknown");
 }
 
-TEST_CASE("FX status vector: 230 V unit (§2.12)", "[mate]") {
+TEST_CASE("FX status vector: 230 V unit (docs/protocols/mate.md §13)", "[mate]") {
   Reply r = replyOf(Command::status(2, kStatusPage), kFxStatusReply);
   CHECK(r.byte0 == kFx);
   FxStatus s;
@@ -268,7 +268,7 @@ TEST_CASE("FX status: currents halved on 230 V, kept on 120 V; names", "[mate]")
   CHECK(names(fxWarningNames(0x01)) == std::vector<std::string>{"ac-in-freq-high"});
 }
 
-TEST_CASE("FLEXnet DC pages A..F decode as one block (§2.10 worked by hand)", "[mate]") {
+TEST_CASE("FLEXnet DC pages A..F decode as one block (docs/protocols/mate.md §11 worked by hand)", "[mate]") {
   Reply pages[6];
   for (int i = 0; i < 6; ++i) {
     const Command cmd = Command::status(3, static_cast<uint16_t>(kDcFirstPage + i));
@@ -342,7 +342,7 @@ TEST_CASE("FLEXnet DC pages A..F decode as one block (§2.10 worked by hand)", "
   CHECK(decodeDcStatus(block.data(), block.size()).chargeParamsMet);
 }
 
-TEST_CASE("MX log pages: today and day 127 (§2.12)", "[mate]") {
+TEST_CASE("MX log pages: today and day 127 (docs/protocols/mate.md §13)", "[mate]") {
   MxLogPage g;
   Reply r = replyOf(Command::logPage(1, 0), kLogTodayReply);
   CHECK(r.byte0 == kLog);
@@ -370,7 +370,7 @@ TEST_CASE("MX log pages: today and day 127 (§2.12)", "[mate]") {
   CHECK(g.batteryMin == 24.7);
   CHECK(g.peakKw == 0.560);
   CHECK(g.day == 127);
-  CHECK(g.raw[12] == 0xC2);  // bits 1..0 = 10 belong to no field of the §2.8 table
+  CHECK(g.raw[12] == 0xC2);  // bits 1..0 = 10 belong to no field of the docs/protocols/mate.md §9 table
 
   // Every field at its maximum.
   Bytes all(14, 0xFF);
@@ -386,7 +386,7 @@ TEST_CASE("MX log pages: today and day 127 (§2.12)", "[mate]") {
   CHECK(g.day == 255);
 }
 
-TEST_CASE("sync writes and register reads (§2.12)", "[mate]") {
+TEST_CASE("sync writes and register reads (docs/protocols/mate.md §13)", "[mate]") {
   Reply r = replyOf(Command::read(1, kRegBatteryTemperature), "02 00 9A 00 9C");
   CHECK(r.value == 0x009A);
   const Command fxTemp = Command::write(2, kRegBatteryTemperatureSync, 0x009A);
@@ -413,7 +413,7 @@ TEST_CASE("sync writes and register reads (§2.12)", "[mate]") {
   CHECK(registerValue(*soc, r.value) == 76);
 }
 
-TEST_CASE("time and date registers 0x4004 / 0x4005 (§2.7)", "[mate]") {
+TEST_CASE("time and date registers 0x4004 / 0x4005 (docs/protocols/mate.md §8)", "[mate]") {
   CHECK(packTime(21, 9, 49) == 0xA938);
   ClockTime t = unpackTime(0xA938);
   CHECK(t.hour == 21);
@@ -452,7 +452,7 @@ TEST_CASE("time and date registers 0x4004 / 0x4005 (§2.7)", "[mate]") {
   CHECK(contains(checkDate(2020, 1, 0).message, "day must be 1..31"));
 }
 
-TEST_CASE("parity choice emulates the 9th bit for every byte (§2.2)", "[mate]") {
+TEST_CASE("parity choice emulates the 9th bit for every byte (docs/protocols/mate.md §3)", "[mate]") {
   for (int b = 0; b < 256; ++b) {
     int ones = 0;
     for (int k = 0; k < 8; ++k) ones += (b >> k) & 1;
@@ -751,7 +751,7 @@ TEST_CASE("register tables: lookups, scaling, unique camelCase names", "[mate]")
   CHECK(findRegister(kDc, "time")->address == kRegTime);
 }
 
-// --- PJON bridge (§2.11). Expected frames were computed with a separate Python script
+// --- PJON bridge (docs/protocols/mate.md §12). Expected frames were computed with a separate Python script
 // (zlib.crc32, a transcription of the CRC8 rule); the CRC8 rule itself is checked against
 // the example frame in pymate matenet_pjon.py's comment ("149 0 2 11 226 44 HELLO 69 234").
 
@@ -948,7 +948,7 @@ TEST_CASE("PJON bridge replies feed the MATE parser", "[mate]") {
   CHECK(d.code == "ECHECKSUM");
 }
 
-TEST_CASE("PJON round trip of every §2.12 command", "[mate]") {
+TEST_CASE("PJON round trip of every docs/protocols/mate.md §13 command", "[mate]") {
   const std::vector<Command> cmds = {
       Command::read(0, 0),         Command::read(1, 0),          Command::status(1, 1, 0xFF),
       Command::status(2, 1),       Command::status(3, 0x0A),     Command::logPage(1, 0),

@@ -1,5 +1,5 @@
 // Catch2 tests for the Modbus RTU core (native/core/modbus): CRC vectors from
-// protocols.md §3.8, request encoding, validation, the incremental response parser
+// docs/protocols/modbus.md §9, request encoding, validation, the incremental response parser
 // and the deadline verdict. Expected bytes come from the spec, not from the code.
 #include <cstdint>
 #include <string>
@@ -75,14 +75,14 @@ void checkVectors(const std::vector<CrcVector>& vectors) {
     CHECK(wireCrc(frame) == v.crc);
     const Bytes full = concat(frame, hex(v.crc));
     CHECK(crcOk(full.data(), full.size()));
-    // Running the CRC over a valid frame including its CRC gives 0 (§3.2).
+    // Running the CRC over a valid frame including its CRC gives 0 (docs/protocols/modbus.md §3).
     CHECK(crc16(full) == 0);
   }
 }
 
 }  // namespace
 
-// ---------------------------------------------------------------- CRC (§3.2, §3.8)
+// ---------------------------------------------------------------- CRC (docs/protocols/modbus.md §3, §9)
 
 TEST_CASE("CRC-16/MODBUS parameters: init FFFF, poly A001 reflected, no final xor", "[modbus][crc]") {
   // The catalogue check value of CRC-16/MODBUS over ASCII "123456789".
@@ -94,7 +94,7 @@ TEST_CASE("CRC-16/MODBUS parameters: init FFFF, poly A001 reflected, no final xo
   CHECK(crc16(hex("01 04 00 01 00 01")) == 0x0A60);
 }
 
-TEST_CASE("CRC vectors from the sensor seed (§3.8), the five correct ones", "[modbus][crc]") {
+TEST_CASE("CRC vectors from the original Python sensor module (docs/protocols/modbus.md §9), the five correct ones", "[modbus][crc]") {
   checkVectors({
       {"01 04 00 01 00 01", "60 0A"},
       {"01 04 00 02 00 01", "90 0A"},
@@ -104,7 +104,7 @@ TEST_CASE("CRC vectors from the sensor seed (§3.8), the five correct ones", "[m
   });
 }
 
-TEST_CASE("seed/manual CRC D1 BA for 01 04 02 02 22 is wrong; 38 49 is right", "[modbus][crc]") {
+TEST_CASE("original Python sensor module and vendor manual CRC D1 BA for 01 04 02 02 22 is wrong; 38 49 is right", "[modbus][crc]") {
   const Bytes frame = hex("01 04 02 02 22");
   CHECK(wireCrc(frame) == "38 49");
   CHECK(wireCrc(frame) != "D1 BA");
@@ -131,7 +131,7 @@ TEST_CASE("seed/manual CRC D1 BA for 01 04 02 02 22 is wrong; 38 49 is right", "
   CHECK(bad.error.code == "ECHECKSUM");
 }
 
-TEST_CASE("CRC vectors from the vendor manual and e-tinkers page (§3.8)", "[modbus][crc]") {
+TEST_CASE("CRC vectors from the vendor manual and e-tinkers page (docs/protocols/modbus.md §9)", "[modbus][crc]") {
   checkVectors({
       {"01 03 01 01 00 01", "D4 36"},              // read address
       {"01 03 02 00 01", "79 84"},                 // e-tinkers address reply
@@ -159,7 +159,7 @@ TEST_CASE("the manual's wrong examples: address reply 30 18 and set-address repl
   CHECK(echo.verdict == Verdict::Complete);
 }
 
-TEST_CASE("extra CRC vectors (§3.8)", "[modbus][crc]") {
+TEST_CASE("extra CRC vectors (docs/protocols/modbus.md §9)", "[modbus][crc]") {
   checkVectors({
       {"01 03 01 02 00 01", "24 36"},
       {"01 03 01 01 00 04", "14 35"},
@@ -188,7 +188,7 @@ TEST_CASE("crcOk rejects frames too short to hold a CRC, and single-bit damage",
   }
 }
 
-// ---------------------------------------------------------------- encode (§3.3)
+// ---------------------------------------------------------------- encode (docs/protocols/modbus.md §4)
 
 TEST_CASE("encode fc 04 read input registers", "[modbus][encode]") {
   CHECK(encode(Request::read(1, kReadInputRegisters, 0x0001, 1)) == hex("01 04 00 01 00 01 60 0A"));
@@ -471,7 +471,7 @@ TEST_CASE("parseResponse: leading garbage is skipped and its length reported", "
       CHECK(parse(req, buffer, len).verdict == Verdict::NeedMore);
     }
   }
-  SECTION("ASCII auto-report from a unit left in the ordinary protocol (§3.7)") {
+  SECTION("ASCII auto-report from a unit left in the ordinary protocol (docs/protocols/modbus.md §8)") {
     const std::string ascii = "27.4C,67.7%\r\n";
     Bytes buffer(ascii.begin(), ascii.end());
     const size_t garbage = buffer.size();
@@ -720,7 +720,7 @@ TEST_CASE("deadlineError: what the deadline reports", "[modbus][deadline]") {
   }
 }
 
-// ---------------------------------------------------------------- signed decoding (§3.4)
+// ---------------------------------------------------------------- signed decoding (docs/protocols/modbus.md §5)
 
 TEST_CASE("temperature decodes signed: 0xFF33 is -205 (-20.5 degC)", "[modbus][bytes]") {
   const Bytes raw = hex("FF 33");

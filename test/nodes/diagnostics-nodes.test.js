@@ -42,7 +42,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 after(() => fs.rmSync(tmp, { recursive: true, force: true })); // root hook: after the whole run
 
 const UNIT1 = { address: 1, temperature: 21.5, humidity: 45.0, drift: false };
-const SEED_REQUEST = '01 04 00 01 00 02 20 0B'; // unit 1, fc 04, registers 1..2
+const EXAMPLE_REQUEST = '01 04 00 01 00 02 20 0B'; // unit 1, fc 04, registers 1..2
 // Unit 1's reply for 21.5 °C / 45.0 %RH (0x00D7, 0x01C2), with its CRC.
 const CLEAN_REPLY = F.hex(F.withCrc([0x01, 0x04, 0x04, 0x00, 0xd7, 0x01, 0xc2]));
 
@@ -204,7 +204,7 @@ describe('Node-RED node: link diagnostics (fieldlink-diagnostics)', function () 
     assert.strictEqual(p1.crcErrors, 0);
     assert.strictEqual(p1.queueDepth, 0);
     assert.strictEqual(p1.retries, 0, 'three clean reads: no retry');
-    assert.strictEqual(p1.lastRequestHex, SEED_REQUEST);
+    assert.strictEqual(p1.lastRequestHex, EXAMPLE_REQUEST);
     assert.strictEqual(p1.lastReplyHex, CLEAN_REPLY);
     assert.strictEqual(p1.lastErrorCode, null);
     assert.strictEqual(p1.latency.samples, 3);
@@ -240,7 +240,7 @@ describe('Node-RED node: link diagnostics (fieldlink-diagnostics)', function () 
     assert.strictEqual(p3.crcErrors, p2.crcErrors + 1);
     assert.strictEqual(p3.timeouts, p2.timeouts);
     assert.strictEqual(p3.lastErrorCode, 'ECHECKSUM');
-    assert.strictEqual(p3.lastRequestHex, SEED_REQUEST);
+    assert.strictEqual(p3.lastRequestHex, EXAMPLE_REQUEST);
 
     sim.clearFaults();
     await ask('s1', 'sout');

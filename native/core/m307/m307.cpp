@@ -249,7 +249,7 @@ size_t LogStreamParser::feed(const uint8_t* data, size_t len) {
 }
 
 // ---------------------------------------------------------------------------------------
-// User records (§1.5)
+// User records (docs/protocols/m307.md §6)
 
 namespace {
 
@@ -397,7 +397,7 @@ Error applyFields(int n, const std::vector<FieldValue>& values, Record& rec) {
       }
       case FieldType::UInt8: p[0] = static_cast<uint8_t>(v.number); break;
       case FieldType::Text:
-        std::memset(p, 0, static_cast<size_t>(f.length));  // NUL padded, like the vendor's tool [G]
+        std::memset(p, 0, static_cast<size_t>(f.length));  // NUL padded, like the vendor's tool (inferred)
         std::memcpy(p, v.text.data(), v.text.size());
         break;
       case FieldType::UnitChar: p[0] = static_cast<uint8_t>(v.text[0]); break;

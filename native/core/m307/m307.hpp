@@ -1,4 +1,4 @@
-// M307 Temperature Guard codec (protocols.md §1): the 60-byte request/reply records,
+// M307 Temperature Guard codec (docs/protocols/m307.md): the 60-byte request/reply records,
 // the status record, user records 0..5 as field tables, BCD and the packed 12-hour hour
 // byte, the 15-byte log record and an incremental log-stream parser. Pure: no I/O.
 #pragma once
@@ -23,7 +23,7 @@ constexpr size_t kLogMaxStreamBytes = kRecordSize + kLogCapacity * kLogRecordSiz
 constexpr int kUserRecords = 6;
 using Record = std::array<uint8_t, kRecordSize>;
 
-// --- commands (§1.2) ---
+// --- commands (docs/protocols/m307.md §3) ---
 Record statusRequest();
 Record readUserRecordRequest(int n);
 // `data` is the whole record as read (bytes 4..59 are sent; 0..3 become the write command).
@@ -35,7 +35,7 @@ bool isStatusReply(const Record& r);
 bool isUserRecordReply(const Record& r, int n);  // a read reply, and the reply to a write
 bool isClockReply(const Record& r);
 
-// --- value encodings (§1.4) ---
+// --- value encodings (docs/protocols/m307.md §5) ---
 enum class ReadingKind { Value, NoSensor, OpenCircuit, Shorted, Failed };
 const char* readingKindName(ReadingKind k);
 
@@ -56,7 +56,7 @@ uint8_t intToBcd(int v);            // v in 0..99
 int decodeHour(uint8_t b);
 uint8_t encodeHour12(int hour24);
 
-// --- status record (§1.3) ---
+// --- status record (docs/protocols/m307.md §4) ---
 struct InputStatus {
   Reading reading;
   uint16_t minutesOutOfLimits = 0;
@@ -79,7 +79,7 @@ struct Status {
 };
 Status decodeStatus(const uint8_t* rec60);
 
-// --- clock (§1.7) ---
+// --- clock (docs/protocols/m307.md §8) ---
 struct DateTime {
   int year = 2000, month = 1, day = 1, hour = 0, minute = 0, second = 0;
   int dayOfWeek = 0;  // 1..7 as the device reports it, 0 = not given
@@ -95,7 +95,7 @@ Error validateClock(const DateTime& dt, int logRateMinutes);
 // The store-date/time command. Precondition: validateClock() is empty.
 Record setClockRequest(const DateTime& dt, int logRateMinutes);
 
-// --- log (§1.8) ---
+// --- log (docs/protocols/m307.md §9) ---
 struct LogRecord {
   DateTime datetime;
   bool datetimeValid = true;
@@ -124,7 +124,7 @@ class LogStreamParser {
   size_t seen_ = 0;
 };
 
-// --- user records as field tables (§1.5) ---
+// --- user records as field tables (docs/protocols/m307.md §6) ---
 enum class FieldType { Int16, UInt8, Text, UnitChar };
 struct FieldSpec {
   const char* name;

@@ -1,7 +1,7 @@
 // Outback MATE bus ("MateNET") codec: checksum, command builders, validation, an
 // incremental reply parser, the time/date sync registers and the parity choice that
 // emulates the 9th data bit on an 8-bit UART. Pure: no I/O, no threads, no Node
-// (protocols.md §2.2–2.7). Status/log decoders: status.hpp; registers: registers.hpp;
+// (docs/protocols/mate.md §3–8). Status/log decoders: status.hpp; registers: registers.hpp;
 // the PJON serial bridge: pjon.hpp.
 #pragma once
 #include <cstddef>
@@ -12,9 +12,9 @@
 
 namespace fl::mate {
 
-// Command type, byte 1 of a command (§2.4).
+// Command type, byte 1 of a command (docs/protocols/mate.md §5).
 enum CommandType : uint8_t {
-  // [X] The polarity of 00/01 is unknown: pymate's Protocol.md and its Wireshark dissector
+  // Sources disagree. The polarity of 00/01 is unknown: pymate's Protocol.md and its Wireshark dissector
   // say 00 = increment/disable and 01 = decrement/enable; pymate's matenet.py and uMATE's
   // enum say 00 = decrement/disable and 01 = increment/enable. Never seen on the wire.
   // There is no builder for them and validate() refuses them: use READ + WRITE. The reply
@@ -27,7 +27,7 @@ enum CommandType : uint8_t {
   kLog = 0x16,      // MX/FM only; value = days back
 };
 
-// Device type: the low byte of register 0x0000, and byte 0 of a STATUS reply (§2.5).
+// Device type: the low byte of register 0x0000, and byte 0 of a STATUS reply (docs/protocols/mate.md §6).
 enum DeviceType : uint8_t {
   kNoDevice = 0,
   kHub = 1,
@@ -56,7 +56,7 @@ constexpr size_t kLogReplyLength = 17;
 constexpr unsigned kInterFrameMicros = 2000;
 constexpr uint8_t kInvalidCommandBit = 0x80; // set in reply byte 0: the device rejected the command
 
-// Registers used by the MATE for discovery and its periodic sync duties (§2.7).
+// Registers used by the MATE for discovery and its periodic sync duties (docs/protocols/mate.md §8).
 constexpr uint16_t kRegDeviceType = 0x0000;
 constexpr uint16_t kRegBatteryTemperature = 0x4000;      // read from the MX
 constexpr uint16_t kRegBatteryTemperatureSync = 0x4001;  // written to FX and DC
@@ -70,7 +70,7 @@ const char* deviceTypeName(uint8_t type);
 // "read", "write", "status", "log", "inc-dec-00", "inc-dec-01"; "unknown" otherwise.
 const char* commandTypeName(uint8_t type);
 
-// --- checksum (§2.3) ---
+// --- checksum (docs/protocols/mate.md §4) ---
 // 16-bit sum of every byte, byte 0 included (the 9th bit is not counted). Sent big-endian.
 uint16_t checksum(const uint8_t* data, size_t len);
 inline uint16_t checksum(const Bytes& b) { return checksum(b.data(), b.size()); }
@@ -127,7 +127,7 @@ struct Reply {
 };
 
 // True when a WRITE reply echoes the value written. Not required for success: the MX
-// echoes only the low byte of a time write, the DC answers a 00FF reset with 00FE (§2.4).
+// echoes only the low byte of a time write, the DC answers a 00FF reset with 00FE (docs/protocols/mate.md §5).
 inline bool echoesValue(const Command& cmd, const Reply& r) { return r.value == cmd.value; }
 
 enum class Verdict {
@@ -156,7 +156,7 @@ inline ParseResult parseReply(const Command& cmd, const Bytes& b) { return parse
 // when nothing came, otherwise the parser's error or ProtocolError EFRAME.
 Error deadlineError(const Command& cmd, const uint8_t* data, size_t len);
 
-// --- time and date sync registers 0x4004 / 0x4005 (§2.7) ---
+// --- time and date sync registers 0x4004 / 0x4005 (docs/protocols/mate.md §8) ---
 struct ClockTime {
   int hour = 0, minute = 0, second = 0;
 };
@@ -172,7 +172,7 @@ ClockTime unpackTime(uint16_t raw);
 uint16_t packDate(int year, int month, int day);
 ClockDate unpackDate(uint16_t raw);
 
-// --- the 9th bit on an 8-bit UART (§2.2) ---
+// --- the 9th bit on an 8-bit UART (docs/protocols/mate.md §3) ---
 // Values are libserialport's SP_PARITY_ODD / SP_PARITY_EVEN (core does not include it).
 enum class Parity : int { Odd = 1, Even = 2 };
 const char* parityName(Parity p);  // "odd", "even"

@@ -1,8 +1,8 @@
-// The PJON serial bridge for the MATE bus (protocols.md §2.11): a microcontroller with a
+// The PJON serial bridge for the MATE bus (docs/protocols/mate.md §12): a microcontroller with a
 // real 9-bit UART (uMATE examples/Bridge) tunnels MateNET frames over USB serial with PJON
 // packets in SFSP framing (ThroughSerialAsync). Pure: no I/O.
 //
-// What §2.11 fixes: SFSP start 0x95, end 0xEA, escape 0xBB; CRC8 (poly 0x97) for packets of
+// What docs/protocols/mate.md §12 fixes: SFSP start 0x95, end 0xEA, escape 0xBB; CRC8 (poly 0x97) for packets of
 // at most 15 bytes, CRC32 otherwise; host -> bridge payload = target byte (0x0A device bus,
 // 0x0B MATE bus) + byte 0 + data; the bridge adds/removes the 9th bit and the MATE checksum.
 // What it leaves open, and what is chosen here (see the notes at each declaration):

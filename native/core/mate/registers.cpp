@@ -27,7 +27,7 @@ constexpr RegisterSpec reg(const char* name, uint16_t address, double scale, con
                       note};
 }
 
-// --- MX / FLEXmax (§2.7, §2.8) ---
+// --- MX / FLEXmax (docs/protocols/mate.md §8, §9) ---
 constexpr RegisterSpec kMxRegisters[] = {
     reg("deviceType", kRegDeviceType, 1, "", R, "C-cap", "low byte 3 = MX; mask 0x00FF (a FlexMax answered 0x1103)"),
     reg("firmwareA", 0x0002, 1, "", R, "C-cap", "firmware A.B.C; capture 1.9.8"),
@@ -53,7 +53,7 @@ constexpr RegisterSpec kMxRegisters[] = {
     reg("rtsCompUpper", 0x0025, 0.1, "V", RW, "S"),
     reg("unknown003C", 0x003C, 1, "", R, "C-cap", "read by the MATE at start-up; capture 100"),
     reg("factoryReset", 0x00C8, 1, "", W, "S", "write 0x00FF"),
-    reg("auxMode", 0x00CB, 1, "", RW, "X", "enum; two numberings in circulation (protocols.md 2.8)"),
+    reg("auxMode", 0x00CB, 1, "", RW, "X", "enum; two numberings in circulation (docs/protocols/mate.md §9)"),
     reg("eqTime", 0x00D2, 1, "h", RW, "S"),
     reg("autoEqInterval", 0x00D3, 1, "days", RW, "S"),
     reg("chargerWatts", 0x016A, 1, "W", R, "C-cap", "capture 183..185 W"),
@@ -70,7 +70,7 @@ constexpr RegisterSpec kMxRegisters[] = {
     reg("date", kRegDate, 1, "", W, "X", "packDate(); pymate's doc says the MX gets it, the capture shows no date write to the MX"),
 };
 
-// --- FX inverter/charger (§2.9) ---
+// --- FX inverter/charger (docs/protocols/mate.md §10) ---
 constexpr RegisterSpec kFxRegisters[] = {
     reg("deviceType", kRegDeviceType, 1, "", R, "C-cap", "low byte 2 = FX; mask 0x00FF"),
     reg("firmwareRevision", 0x0001, 1, "", R, "C-cap", "capture 61"),
@@ -143,7 +143,7 @@ constexpr RegisterSpec kFxRegisters[] = {
     reg("batteryTemperatureSync", kRegBatteryTemperatureSync, 1, "", W, "C-cap", "the raw value read from MX 0x4000, written every 60 s"),
 };
 
-// --- FLEXnet DC (§2.10) ---
+// --- FLEXnet DC (docs/protocols/mate.md §11) ---
 constexpr RegisterSpec kDcRegisters[] = {
     reg("deviceType", kRegDeviceType, 1, "", R, "C-cap", "low byte 4 = FLEXnet DC"),
     reg("firmwareA", 0x0002, 1, "", R, "C-cap", "firmware A.B.C; capture 1.1.71"),

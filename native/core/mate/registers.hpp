@@ -1,5 +1,5 @@
 // Register tables for the MX/FM charge controller, FX inverter and FLEXnet DC
-// (protocols.md §2.7–2.10). Most addresses come from pymate's "found by poking at a MATE"
+// (docs/protocols/mate.md §8–11). Most addresses come from pymate's "found by poking at a MATE"
 // notes; `evidence` says how sure each one is:
 //   "C-cap" seen in the real bus capture, "C" documented, "S" single source / unverified,
 //   "G" our reading of the capture, "X" sources disagree (see `note`).
@@ -14,7 +14,7 @@
 namespace fl::mate {
 
 // How the MATE changes a register besides READ/WRITE. IncDec and EnableDisable use the
-// command types 00/01, whose polarity is unknown (§2.4), so they are not offered.
+// command types 00/01, whose polarity is unknown (docs/protocols/mate.md §5), so they are not offered.
 enum class Adjust : uint8_t { None, IncDec, EnableDisable };
 
 struct RegisterSpec {
@@ -38,7 +38,7 @@ const RegisterSpec* findRegister(uint8_t deviceType, std::string_view name);
 const RegisterSpec* findRegisterAt(uint8_t deviceType, uint16_t address);
 
 // The FX's control settings: plain WRITEs of an enum value to a register of the FX table
-// (protocols.md §2.9). `registerName` names the register there, so its address is written
+// (docs/protocols/mate.md §10). `registerName` names the register there, so its address is written
 // once.
 struct ControlValue {
   const char* name;

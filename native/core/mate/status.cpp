@@ -72,7 +72,7 @@ MxStatus decodeMxStatus(const uint8_t* p) {
 MxLogPage decodeMxLogPage(const uint8_t* p) {
   MxLogPage g;
   for (size_t i = 0; i < kLogPayloadLength; ++i) g.raw[i] = p[i];
-  // Bit layout as in protocols.md §2.8. Note the table reads byte 11 bits 1..0 twice: as
+  // Bit layout as in docs/protocols/mate.md §9. Note the table reads byte 11 bits 1..0 twice: as
   // battery-min bits 11..10 and as peak-kW bits 7..6 (never non-zero in the capture).
   g.peakAmps = tenths(p[0] | ((p[1] & 0x03) << 8));
   g.batteryMax = tenths(((p[1] & 0xFC) >> 2) | ((p[2] & 0x0F) << 6));

@@ -1,4 +1,4 @@
-// Decoders for the MATE bus status and log pages (protocols.md §2.8–2.10): MX/FM status,
+// Decoders for the MATE bus status and log pages (docs/protocols/mate.md §9–11): MX/FM status,
 // MX log page, FX status, FLEXnet DC status (pages 0x0A..0x0F as one 78-byte block).
 // Enums are kept as numbers; the *Name() functions give the text, so the bridge can hand
 // JS both. Pure: no I/O.
@@ -30,7 +30,7 @@ struct MxStatus {
   double dailyKwh = 0;           // kWh: int16(byte3 << 8 | byte8) / 10
   int dailyAh = 0;               // 12 bits: (byte0 & 0x70) << 4 | byte4
   bool ahValid = false;          // byte 0 bit 7; the MATE hides Ah when 0
-  int auxMode = 0;               // byte 5 bits 5..0 (63 = manual); numbering disputed, see §2.8
+  int auxMode = 0;               // byte 5 bits 5..0 (63 = manual); numbering disputed, see docs/protocols/mate.md §9
   bool auxOn = false;            // byte 5 bit 6
   int chargerMode = 0;           // ChargerMode
   uint8_t errors = 0;            // MxError bits

@@ -1,6 +1,6 @@
 // Modbus RTU codec: CRC-16/MODBUS, request builders, validation and an
 // incremental response parser that knows the expected length per function code.
-// Pure: no I/O, no threads, no Node (protocols.md §3.2–3.3).
+// Pure: no I/O, no threads, no Node (docs/protocols/modbus.md §3–4).
 #pragma once
 #include <cstddef>
 #include <cstdint>
