@@ -206,8 +206,10 @@ describe('defaults: lib/defaults.js is the only home', function () {
     const sim = new modbusSim.ModbusSimulator({ units: [{ address: 1, drift: false }] });
     const served = await modbusSim.servePty(sim, { link: newLink() });
     const bus = await ModbusBus.open(served.link);
-    const { tcpPort, ...modbusOpts } = defaults.modbus;
+    const { tcpPort, profile, ...modbusOpts } = defaults.modbus;
     for (const [k, val] of Object.entries(modbusOpts)) assert.strictEqual(bus.options[k], val, k);
+    // The sensor profile is a sensor's default, not the bus's.
+    assert.strictEqual(bus.sensor(1).profile.name, profile);
     await bus.close();
     await served.close();
 
