@@ -7,9 +7,12 @@
 #     user dir), Node-RED lifecycle and the three dashboards in headless Chromium;
 #   Node 20 and 22 + Node-RED 4.1, Node 26 + Node-RED 5: the API, Node-RED node and runtime
 #     suites and one deploy of each example flow with its dashboard checked in the browser.
+# The lint gate (scripts/lint.sh: ESLint, clang-format, clang-tidy) runs after ctest and counts
+# as one more test in the total, passed or failed.
 # The last line totals every run: mocha: N passed, N failed, N skipped
 #   --js-only                skip the native build and ctest
 #   FIELDLINK_TEST_LINES     Node lines to run (default "24 20 22 26"; 24 runs the full suite)
+#   FIELDLINK_LINT=0         skip the lint gate
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +35,17 @@ if [ $js_only = 0 ]; then
   echo "native build: $(( $(date +%s) - start )) s"
   ctest --test-dir build --output-on-failure -j2
   cpp_rc=$?
+fi
+
+# The lint gate: its report goes to test-output/lint.log, the findings are shown on failure.
+lint_rc=skip
+mkdir -p test-output
+if [ "${FIELDLINK_LINT:-1}" != 0 ]; then
+  start=$(date +%s)
+  bash scripts/lint.sh > test-output/lint.log 2>&1
+  lint_rc=$?
+  [ $lint_rc != 0 ] && cat test-output/lint.log
+  echo "lint gate: $(tail -1 test-output/lint.log) ($(( $(date +%s) - start )) s)"
 fi
 
 shim="$PWD/build/libptyshim.so"
@@ -77,6 +91,9 @@ fi
 rm -rf "$packdir"
 
 rm -f test-output/summary-*.jsonl test-output/line-*.log
+if [ "$lint_rc" != skip ]; then
+  echo "{\"label\":\"lint gate (eslint, clang-format, clang-tidy)\",\"passed\":$([ $lint_rc = 0 ] && echo 1 || echo 0),\"failed\":$([ $lint_rc = 0 ] && echo 0 || echo 1),\"skipped\":0}" > test-output/summary-lint.jsonl
+fi
 subset=(test/api test/nodes test/runtime test/e2e/dashboard.test.js test/e2e/m307-dashboard.test.js test/e2e/mate-dashboard.test.js)
 
 # One Node line's mocha run; its counts go to test-output/summary-<line>.jsonl.
@@ -131,4 +148,4 @@ node -e '
   if (process.argv[2] !== "0") console.log("  ctest: failed (see above)");
   console.log(`mocha: ${p} passed, ${f} failed, ${s} skipped`);
   process.exit(f === 0 && process.argv[2] === "0" ? 0 : 1);
-' "$lines" "$cpp_rc"
+' "$([ "$lint_rc" != skip ] && echo "lint ")$lines" "$cpp_rc"
