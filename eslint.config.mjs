@@ -32,7 +32,7 @@ const strict = {
   'no-unneeded-ternary': 'error',
   'no-unreachable-loop': 'error',
   'no-unused-expressions': ['error', { allowShortCircuit: true, allowTernary: true }],
-  'no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
+  'no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true }],
   // Only a use in the same scope before the declaration (a temporal-dead-zone error); a closure
   // that names a later const is fine.
   'no-use-before-define': ['error', { functions: false, classes: false, variables: false }],
@@ -80,9 +80,20 @@ export default [
     languageOptions: { globals: { ...globals.mocha } },
   },
   {
-    // Playwright runs some of these functions inside the page (page.evaluate, waitForFunction).
+    // Playwright runs some of these functions inside the page (page.evaluate, waitForFunction),
+    // where the editor's RED and jQuery are globals.
     files: ['test/e2e/**/*.js'],
-    languageOptions: { globals: { ...globals.browser } },
+    languageOptions: { globals: { ...globals.browser, ...globals.jquery, RED: 'readonly' } },
+  },
+  {
+    // The editor's shared script (served at /resources/fieldlink/): it defines FieldLink.
+    files: ['resources/*.js'],
+    languageOptions: {
+      ecmaVersion: 2020,
+      sourceType: 'script',
+      globals: { ...globals.browser, ...globals.jquery, RED: 'readonly' },
+    },
+    rules: { ...strict, strict: 'off' },
   },
   {
     files: ['nodes/*.html'],
@@ -90,7 +101,7 @@ export default [
     languageOptions: {
       ecmaVersion: 2020,
       sourceType: 'script',
-      globals: { ...globals.browser, ...globals.jquery, RED: 'readonly' },
+      globals: { ...globals.browser, ...globals.jquery, RED: 'readonly', FieldLink: 'readonly' },
     },
     rules: { ...strict, strict: 'off' },
   },

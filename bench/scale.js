@@ -84,11 +84,11 @@ async function worker(opts) {
   let measuring = false;
   const lat = [];
   const counts = { ok: 0, timeouts: 0, otherErrors: 0 };
-  let stop = false;
+  const run = { stop: false }; // set by the measuring code below while the pollers loop
   const pollers = all.map((d, i) => (async () => {
     await c.sleep((1000 * i) / all.length);
     let next = Date.now();
-    while (!stop) {
+    while (!run.stop) {
       const t0 = process.hrtime.bigint();
       try {
         await d.client.readStatus();
@@ -105,7 +105,7 @@ async function worker(opts) {
       next += 1000;
       const now = Date.now();
       while (next < now) next += 1000; // a slow (silent) device skips the ticks it missed
-      if (!stop) await c.sleep(next - now);
+      if (!run.stop) await c.sleep(next - now);
     }
   })());
 
@@ -129,7 +129,7 @@ async function worker(opts) {
   h.disable();
   measuring = false;
   const loaded = gcRss();
-  stop = true;
+  run.stop = true;
   await Promise.all(pollers);
   await Promise.all(all.map((d) => d.client.close()));
   fs.unlinkSync(file);

@@ -40,7 +40,7 @@ function mainUsage() {
   const names = Object.keys(COMMANDS).sort();
   const width = Math.max(4, ...names.map((n) => n.length));
   for (const name of names) {
-    let summary = '';
+    let summary;
     try {
       summary = loadCommand(name).summary || '';
     } catch (err) {

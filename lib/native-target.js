@@ -35,7 +35,7 @@ function glibcVersion() {
  */
 function detectLibcFamily() {
   if (process.platform !== 'linux') return 'unknown';
-  let maps = '';
+  let maps;
   try {
     maps = fs.readFileSync('/proc/self/maps', 'utf8');
   } catch {

@@ -27,7 +27,7 @@ const hex4 = (n) => (n === null || n === undefined ? null : n.toString(16).padSt
 
 function byIdMap(dir = '/dev/serial/by-id') {
   const map = new Map();
-  let names = [];
+  let names;
   try {
     names = fs.readdirSync(dir);
   } catch {

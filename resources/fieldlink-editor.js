@@ -111,7 +111,7 @@
         input.trigger('focus');
       }).fail(function (xhr) {
         const message = (xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText || String(xhr.status);
-        RED.notify(node._(ns + '.ports.failed', { message: message }), { type: 'error', timeout: 5000 });
+        RED.notify(node._(ns + '.ports.failed', { message }), { type: 'error', timeout: 5000 });
       }).always(function () {
         icon.removeClass('fa-spinner fa-spin').addClass('fa-search');
       });
@@ -155,7 +155,7 @@
       const running = job.state === 'running';
       const head = $('<div>').css({ 'margin-bottom': '4px' }).appendTo(out);
       if (running) $('<i>').addClass('fa fa-spinner fa-spin').css({ 'margin-right': '6px' }).appendTo(head);
-      let status = '';
+      let status;
       if (running) {
         status = (job.progress && o.progressText && o.progressText(job)) || node._(o.ns + '.diag.running');
       } else if (job.state === 'cancelled') {
@@ -228,7 +228,7 @@
         if (active) $.post(o.base + '/jobs/' + encodeURIComponent(active.id) + '/cancel');
       });
     }
-    return { start: start, stop: stop };
+    return { start, stop };
   }
 
   // --- device flow nodes ---------------------------------------------------------------------
@@ -289,7 +289,7 @@
     RED.nodes.registerType(type, {
       category: 'fieldlink',
       color: o.color,
-      defaults: defaults,
+      defaults,
       inputs: 1,
       outputs: o.outputs,
       icon: 'font-awesome/' + o.icon,
@@ -315,14 +315,14 @@
   }
 
   window.FieldLink = {
-    deviceType: deviceType,
-    formRow: formRow,
-    tip: tip,
-    integerIn: integerIn,
-    blankOrInteger: blankOrInteger,
-    libraryDefault: libraryDefault,
-    showDefaults: showDefaults,
-    portPicker: portPicker,
-    jobPanel: jobPanel,
+    deviceType,
+    formRow,
+    tip,
+    integerIn,
+    blankOrInteger,
+    libraryDefault,
+    showDefaults,
+    portPicker,
+    jobPanel,
   };
 })();

@@ -281,7 +281,7 @@ function runJson(cmd, args, { timeoutMs = 600000, cwd = ROOT } = {}) {
       try {
         resolve(JSON.parse(line));
       } catch (e) {
-        reject(new Error(`bad JSON from ${cmd}: ${line}`));
+        reject(new Error(`bad JSON from ${cmd}: ${line}`, { cause: e }));
       }
     });
   });

@@ -65,7 +65,7 @@ async function startSlave({ transport = 'openpty', pace = 0, bins, pin }) {
     await waitFor(() => /starting data transfer loop/.test(err) && fs.existsSync(a) && fs.existsSync(b), 5000, 'socat');
   } catch (e) {
     socat.kill('SIGKILL');
-    throw new Error(`socat did not start (apt-get install -y socat): ${err}`);
+    throw new Error(`socat did not start (apt-get install -y socat): ${err}`, { cause: e });
   }
   const s = await c.startChild(cmd, [...pre, '--path', a, ...paceArgs]);
   return {

@@ -28,7 +28,8 @@ static long long machine_busy_ticks(void) {
   FILE *f = fopen("/proc/stat", "r");
   if (!f) return 0;
   long long v[8] = {0};
-  int n = fscanf(f, "cpu %lld %lld %lld %lld %lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+  int n =
+      fscanf(f, "cpu %lld %lld %lld %lld %lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
   fclose(f);
   if (n < 7) return 0;
   return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
@@ -101,10 +102,12 @@ int main(int argc, char **argv) {
   const long long cpu = cpu_us() - c0;
   const long long switches = vol_switches() - s0;
   const double machine_busy = (double)(machine_busy_ticks() - m0) / 100.0;  // CLK_TCK = 100
-  printf("{\"master\":\"libmodbus\",\"version\":\"%s\",\"polls\":%ld,\"errors\":%ld,\"warmupErrors\":%ld,"
-         "\"seconds\":%.6f,\"pollsPerSec\":%.3f,\"cpuUs\":%lld,\"cpuUsPerPoll\":%.3f,\"machineBusySeconds\":%.2f,\"contextSwitchesPerPoll\":%.2f}\n",
-         LIBMODBUS_VERSION_STRING, done, bad, errors, elapsed, done / elapsed, cpu, done ? (double)cpu / done : 0.0,
-         machine_busy, done ? (double)switches / done : 0.0);
+  printf(
+      "{\"master\":\"libmodbus\",\"version\":\"%s\",\"polls\":%ld,\"errors\":%ld,\"warmupErrors\":%ld,"
+      "\"seconds\":%.6f,\"pollsPerSec\":%.3f,\"cpuUs\":%lld,\"cpuUsPerPoll\":%.3f,\"machineBusySeconds\":%.2f,"
+      "\"contextSwitchesPerPoll\":%.2f}\n",
+      LIBMODBUS_VERSION_STRING, done, bad, errors, elapsed, done / elapsed, cpu, done ? (double)cpu / done : 0.0,
+      machine_busy, done ? (double)switches / done : 0.0);
   modbus_close(ctx);
   modbus_free(ctx);
   return 0;

@@ -33,7 +33,6 @@ function version() {
 const ORIGIN = Object.freeze({ name: 'fieldlink', sw: version() });
 
 const num = (x) => (typeof x === 'number' && Number.isFinite(x) ? x : null);
-const r = (x, digits) => (num(x) === null ? null : Number(x.toFixed(digits)));
 const onOff = (b) => (b === true ? 'ON' : b === false ? 'OFF' : null);
 
 // A sensor component. key: field of the state JSON; unit, device_class, state_class,

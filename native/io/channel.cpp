@@ -232,23 +232,25 @@ void Channel::startTransaction() {
     armDeadline(Clock::now() + cur_.timeout);
     return;
   }
-  link_->asyncWrite(cur_.request.data(), cur_.request.size(), [self = shared_from_this(), ep, seq](std::error_code ec, size_t) {
-    if (ep != self->epoch_ || seq != self->txSeq_ || !self->busy_) return;
-    if (ec) {
-      if (ec == asio::error::operation_aborted) return;
-      self->linkLost(connectionError("ECONNLOST", "write to " + self->link_->describe() + " failed: " + ec.message()));
-      return;
-    }
-    // On a real wire the bytes leave the UART after the write returns: count their time.
-    auto wire = self->link_->charTime() * static_cast<long>(self->cur_.request.size());
-    auto onWire = Clock::now() + wire;
-    self->lastActivity_ = std::max(self->lastActivity_, onWire);
-    if (!self->cur_.expectReply) {
-      self->finish({});
-      return;
-    }
-    self->armDeadline(onWire + self->cur_.timeout);
-  });
+  link_->asyncWrite(
+      cur_.request.data(), cur_.request.size(), [self = shared_from_this(), ep, seq](std::error_code ec, size_t) {
+        if (ep != self->epoch_ || seq != self->txSeq_ || !self->busy_) return;
+        if (ec) {
+          if (ec == asio::error::operation_aborted) return;
+          self->linkLost(
+              connectionError("ECONNLOST", "write to " + self->link_->describe() + " failed: " + ec.message()));
+          return;
+        }
+        // On a real wire the bytes leave the UART after the write returns: count their time.
+        auto wire = self->link_->charTime() * static_cast<long>(self->cur_.request.size());
+        auto onWire = Clock::now() + wire;
+        self->lastActivity_ = std::max(self->lastActivity_, onWire);
+        if (!self->cur_.expectReply) {
+          self->finish({});
+          return;
+        }
+        self->armDeadline(onWire + self->cur_.timeout);
+      });
 }
 
 void Channel::armDeadline(Clock::time_point at) {
@@ -338,7 +340,7 @@ void Channel::finish(const Error& e) {
   cur_ = Transaction{};
   Bytes got = std::move(rx_);
   rx_.clear();
-  ++txSeq_;  // late timer/write handlers of this transaction are now ignored
+  ++txSeq_;                    // late timer/write handlers of this transaction are now ignored
   if (t.done) t.done(e, got);  // may submit the next request itself (pump runs there)
   pump();
 }
@@ -362,7 +364,8 @@ void Channel::scheduleReconnect(const Error& why, bool immediate) {
   double base = static_cast<double>(opts_.reconnectMin.count()) * std::pow(2.0, std::min(reconnectAttempt_, 20u));
   base = std::min(base, static_cast<double>(opts_.reconnectMax.count()));
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  auto delay = immediate ? std::chrono::milliseconds(0) : std::chrono::milliseconds(static_cast<long long>(base * jitter(rng_)));
+  auto delay =
+      immediate ? std::chrono::milliseconds(0) : std::chrono::milliseconds(static_cast<long long>(base * jitter(rng_)));
   ++reconnectAttempt_;
   nextRetryAt_ = Clock::now() + delay;
   setState(LinkState::Reconnecting, why, delay);

@@ -2,8 +2,8 @@
 // Owns the deadlines, the inter-frame gap, the stale-input flush and reconnection
 // with capped exponential backoff. Every method runs on the engine thread.
 #pragma once
-#include <asio.hpp>
 #include <array>
+#include <asio.hpp>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -75,10 +75,10 @@ std::chrono::microseconds autoGap(const Link& link, const WireGap& rule);
 struct ChannelOptions {
   std::chrono::microseconds interFrameGap{-1};  // < 0: 'auto' (autoGap with wireGap)
   WireGap wireGap;
-  std::chrono::milliseconds settle{0};          // quiet time before an invalid reply is final
+  std::chrono::milliseconds settle{0};  // quiet time before an invalid reply is final
   std::chrono::milliseconds reconnectMin{0};
   std::chrono::milliseconds reconnectMax{0};
-  size_t queueLimit = 0;                        // 0: no limit
+  size_t queueLimit = 0;  // 0: no limit
 };
 
 struct ChannelStats {

@@ -18,7 +18,7 @@ inline void cpuRelax() {
   asm volatile("yield");
 #endif
 }
-constexpr double kAlpha = 1.0 / 8;     // weight of the newest idle period in the hit rate
+constexpr double kAlpha = 1.0 / 8;       // weight of the newest idle period in the hit rate
 constexpr double kSpinWhenAbove = 0.75;  // spin only while 3 idle periods in 4 were short
 }  // namespace
 

@@ -23,15 +23,17 @@ const char* nineBitModeName(NineBitMode m) {
 }
 
 NineBitLink::NineBitLink(asio::io_context& io, SerialSettings settings, NineBitMode mode)
-    : SerialLink(io, [&] {
-        settings.parity = 'S';
-        return settings;
-      }()),
+    : SerialLink(io,
+                 [&] {
+                   settings.parity = 'S';
+                   return settings;
+                 }()),
       io_(io),
       mode_(mode),
       drainTimer_(io) {}
 
-std::vector<std::pair<char, std::vector<uint8_t>>> NineBitLink::plan(const uint8_t* data, size_t len, NineBitMode mode) {
+std::vector<std::pair<char, std::vector<uint8_t>>> NineBitLink::plan(const uint8_t* data, size_t len,
+                                                                     NineBitMode mode) {
   std::vector<std::pair<char, std::vector<uint8_t>>> steps;
   if (len == 0) return steps;
   if (mode == NineBitMode::OddEven) {
@@ -108,11 +110,12 @@ void NineBitLink::asyncWrite(const uint8_t* data, size_t len, IoHandler done) {
     // the bytes go out in one write.
     whole_.assign(data, data + len);
     const unsigned ep = epoch_;
-    asio::async_write(sd_, asio::buffer(whole_), [this, ep, done = std::move(done)](std::error_code ec, size_t n) mutable {
-      if (ep != epoch_) return;
-      written_ = n;
-      done(ec, n);
-    });
+    asio::async_write(sd_, asio::buffer(whole_),
+                      [this, ep, done = std::move(done)](std::error_code ec, size_t n) mutable {
+                        if (ep != epoch_) return;
+                        written_ = n;
+                        done(ec, n);
+                      });
     return;
   }
   runStep(0, std::move(done));
@@ -129,16 +132,17 @@ void NineBitLink::runStep(size_t i, IoHandler done) {
   }
   const unsigned ep = epoch_;
   const std::vector<uint8_t>& bytes = steps_[i].second;
-  asio::async_write(sd_, asio::buffer(bytes), [this, i, ep, done = std::move(done)](std::error_code ec, size_t n) mutable {
-    if (ep != epoch_) return;
-    written_ += n;
-    if (ec) {
-      done(ec, written_);
-      return;
-    }
-    // The next step changes the parity: the bytes just written must have left the UART.
-    drainThen(n, [this, i, done = std::move(done)]() mutable { runStep(i + 1, std::move(done)); });
-  });
+  asio::async_write(sd_, asio::buffer(bytes),
+                    [this, i, ep, done = std::move(done)](std::error_code ec, size_t n) mutable {
+                      if (ep != epoch_) return;
+                      written_ += n;
+                      if (ec) {
+                        done(ec, written_);
+                        return;
+                      }
+                      // The next step changes the parity: the bytes just written must have left the UART.
+                      drainThen(n, [this, i, done = std::move(done)]() mutable { runStep(i + 1, std::move(done)); });
+                    });
 }
 
 void NineBitLink::drainThen(size_t bytes, std::function<void()> next, int polls) {

@@ -17,8 +17,8 @@ enum class NineBitMode { Auto, MarkSpace, OddEven };
 const char* nineBitModeName(NineBitMode m);
 
 struct ParityStep {
-  char parity;  // 'M', 'S', 'O', 'E'
-  size_t bytes; // how many bytes were written under it
+  char parity;   // 'M', 'S', 'O', 'E'
+  size_t bytes;  // how many bytes were written under it
 };
 
 class NineBitLink : public SerialLink {

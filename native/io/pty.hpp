@@ -3,8 +3,8 @@
 // The endpoint keeps its own slave fd open so the master never sees a hang-up
 // between clients.
 #pragma once
-#include <asio.hpp>
 #include <array>
+#include <asio.hpp>
 #include <deque>
 #include <functional>
 #include <memory>

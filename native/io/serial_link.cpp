@@ -65,7 +65,8 @@ Error openErrorFromErrno(int err, const std::string& path) {
     case ENOENT:
     case ENODEV:
     case ENXIO:
-      return Error(ErrorKind::Connection, "ENOENT", "serial port " + path + " not found (is the adapter plugged in?)", err);
+      return Error(ErrorKind::Connection, "ENOENT", "serial port " + path + " not found (is the adapter plugged in?)",
+                   err);
     case EACCES:
     case EPERM: {
       std::string grp = groupOf(path);
@@ -75,7 +76,8 @@ Error openErrorFromErrno(int err, const std::string& path) {
         // Joining the file's group would not help: the device needs a udev rule.
         return Error(ErrorKind::Connection, "EACCES",
                      "permission denied opening " + path + ": its group '" + (grp.empty() ? "?" : grp) +
-                         "' cannot read and write it; add a udev rule such as SUBSYSTEM==\"tty\", GROUP=\"dialout\", MODE=\"0660\" "
+                         "' cannot read and write it; add a udev rule such as SUBSYSTEM==\"tty\", GROUP=\"dialout\", "
+                         "MODE=\"0660\" "
                          "and join the dialout group (sudo usermod -aG dialout $USER)",
                      err);
       }
@@ -87,8 +89,7 @@ Error openErrorFromErrno(int err, const std::string& path) {
     case EBUSY:
     case EWOULDBLOCK:
       return Error(ErrorKind::Connection, "EBUSY", "serial port " + path + " is in use by another program", err);
-    default:
-      return Error(ErrorKind::Connection, "EIO", "cannot open " + path + ": " + std::strerror(err), err);
+    default: return Error(ErrorKind::Connection, "EIO", "cannot open " + path + ": " + std::strerror(err), err);
   }
 }
 
@@ -98,10 +99,13 @@ Error validateSerialSettings(const SerialSettings& s) {
   speedFor(s.baudRate, ok);
   // 14400 (an XY-MD02 rate) has no termios constant; libserialport sets it with termios2.
   if (!ok && !(s.baudRate == 14400 && s.driver != SerialSettings::Driver::Termios))
-    return validationError("baudRate must be one of 1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200, 230400; got " +
-                           std::to_string(s.baudRate));
-  if (s.dataBits != 7 && s.dataBits != 8) return validationError("dataBits must be 7 or 8, got " + std::to_string(s.dataBits));
-  if (s.stopBits != 1 && s.stopBits != 2) return validationError("stopBits must be 1 or 2, got " + std::to_string(s.stopBits));
+    return validationError(
+        "baudRate must be one of 1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200, 230400; got " +
+        std::to_string(s.baudRate));
+  if (s.dataBits != 7 && s.dataBits != 8)
+    return validationError("dataBits must be 7 or 8, got " + std::to_string(s.dataBits));
+  if (s.stopBits != 1 && s.stopBits != 2)
+    return validationError("stopBits must be 1 or 2, got " + std::to_string(s.stopBits));
   if (std::strchr("NEOMS", s.parity) == nullptr || s.parity == 0)
     return validationError("parity must be 'none', 'even' or 'odd'", "EINVAL");
   return {};
@@ -145,8 +149,9 @@ Error SerialLink::openWithLibSerialPort(const std::string& real) {
   sp_return rc = sp_get_port_by_name(real.c_str(), &port_);
   if (rc != SP_OK) {
     port_ = nullptr;
-    return Error(ErrorKind::Connection, "ENOENT",
-                 "libserialport does not recognise " + settings_.path + " as a serial port (sp_get_port_by_name failed)");
+    return Error(
+        ErrorKind::Connection, "ENOENT",
+        "libserialport does not recognise " + settings_.path + " as a serial port (sp_get_port_by_name failed)");
   }
   rc = sp_open(port_, SP_MODE_READ_WRITE);
   if (rc != SP_OK) {
@@ -194,7 +199,8 @@ Error SerialLink::openWithTermios(const std::string& real) {
   if (::tcgetattr(fd, &t) != 0) {
     int err = errno;
     ::close(fd);
-    return Error(ErrorKind::Connection, "EIO", settings_.path + " is not a terminal device: " + std::strerror(err), err);
+    return Error(ErrorKind::Connection, "EIO", settings_.path + " is not a terminal device: " + std::strerror(err),
+                 err);
   }
   ::cfmakeraw(&t);
   t.c_cflag |= CLOCAL | CREAD;
@@ -222,7 +228,8 @@ Error SerialLink::openWithTermios(const std::string& real) {
   if (!ok) {
     ::close(fd);
     return Error(ErrorKind::Connection, "ENOTSUPPORTED",
-                 std::to_string(settings_.baudRate) + " baud has no termios speed; it needs serialDriver 'libserialport' on a real port (" +
+                 std::to_string(settings_.baudRate) +
+                     " baud has no termios speed; it needs serialDriver 'libserialport' on a real port (" +
                      settings_.path + ")");
   }
   ::cfsetispeed(&t, sp);

@@ -5,7 +5,13 @@
 namespace fl::io {
 
 TcpLink::TcpLink(asio::io_context& io, std::string host, uint16_t port, std::chrono::milliseconds connectTimeout)
-    : io_(io), host_(std::move(host)), port_(port), connectTimeout_(connectTimeout), resolver_(io), socket_(io), timer_(io) {}
+    : io_(io),
+      host_(std::move(host)),
+      port_(port),
+      connectTimeout_(connectTimeout),
+      resolver_(io),
+      socket_(io),
+      timer_(io) {}
 
 TcpLink::~TcpLink() { close(); }
 
@@ -34,8 +40,9 @@ void TcpLink::asyncOpen(OpenHandler done) {
   timer_.async_wait([this, complete](std::error_code ec) {
     if (ec) return;
     resolver_.cancel();
-    complete(Error(ErrorKind::Connection, "ECONNTIMEOUT",
-                   "connecting to " + describe() + " timed out after " + std::to_string(connectTimeout_.count()) + " ms"));
+    complete(
+        Error(ErrorKind::Connection, "ECONNTIMEOUT",
+              "connecting to " + describe() + " timed out after " + std::to_string(connectTimeout_.count()) + " ms"));
   });
   auto onConnect = [this, complete](std::error_code ec2) {
     if (ec2 == asio::error::operation_aborted) return;
@@ -56,14 +63,17 @@ void TcpLink::asyncOpen(OpenHandler done) {
     socket_.async_connect(asio::ip::tcp::endpoint(literal, port_), onConnect);
     return;
   }
-  resolver_.async_resolve(host_, std::to_string(port_), [this, complete, onConnect](std::error_code ec, asio::ip::tcp::resolver::results_type results) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted) return;
-      complete(Error(ErrorKind::Connection, "ENOTFOUND", "cannot resolve " + host_ + ": " + ec.message()));
-      return;
-    }
-    asio::async_connect(socket_, results, [onConnect](std::error_code ec2, const asio::ip::tcp::endpoint&) { onConnect(ec2); });
-  });
+  resolver_.async_resolve(
+      host_, std::to_string(port_),
+      [this, complete, onConnect](std::error_code ec, asio::ip::tcp::resolver::results_type results) {
+        if (ec) {
+          if (ec == asio::error::operation_aborted) return;
+          complete(Error(ErrorKind::Connection, "ENOTFOUND", "cannot resolve " + host_ + ": " + ec.message()));
+          return;
+        }
+        asio::async_connect(socket_, results,
+                            [onConnect](std::error_code ec2, const asio::ip::tcp::endpoint&) { onConnect(ec2); });
+      });
 }
 
 void TcpLink::asyncWrite(const uint8_t* data, size_t len, IoHandler done) {

@@ -137,7 +137,8 @@ namespace {
 Napi::Value requiredOption(Napi::Object o, const char* key) {
   Napi::Value v = o.Has(key) ? o.Get(key) : o.Env().Undefined();
   if (v.IsUndefined() || v.IsNull())
-    throw Napi::TypeError::New(o.Env(), std::string(key) + " is missing (lib passes every option, from lib/defaults.js)");
+    throw Napi::TypeError::New(o.Env(),
+                               std::string(key) + " is missing (lib passes every option, from lib/defaults.js)");
   return v;
 }
 }  // namespace

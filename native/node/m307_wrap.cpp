@@ -19,8 +19,8 @@ namespace fl::node {
 
 namespace {
 
-using std::chrono::milliseconds;
 using m307::Record;
+using std::chrono::milliseconds;
 
 Napi::Value readingToJs(Napi::Env env, const m307::Reading& r) {
   switch (r.kind) {
@@ -121,11 +121,21 @@ double readingNumber(const m307::Reading& r) {
 void logRecordToNumbers(const uint8_t* p, double resolution, double* out) {
   m307::LogRecord r = m307::decodeLogRecord(p, resolution);
   const m307::DateTime& d = r.datetime;
-  const double v[kLogFields] = {double(d.year), double(d.month), double(d.day), double(d.hour), double(d.minute),
-                                double(d.dayOfWeek), r.datetimeValid ? 1.0 : 0.0, readingNumber(r.temperature1),
-                                readingNumber(r.temperature2), readingNumber(r.internalTemperature),
-                                readingNumber(r.internalHumidity), r.input1 ? 1.0 : 0.0, r.input2 ? 1.0 : 0.0,
-                                r.mainPower ? 1.0 : 0.0, double(r.flags)};
+  const double v[kLogFields] = {double(d.year),
+                                double(d.month),
+                                double(d.day),
+                                double(d.hour),
+                                double(d.minute),
+                                double(d.dayOfWeek),
+                                r.datetimeValid ? 1.0 : 0.0,
+                                readingNumber(r.temperature1),
+                                readingNumber(r.temperature2),
+                                readingNumber(r.internalTemperature),
+                                readingNumber(r.internalHumidity),
+                                r.input1 ? 1.0 : 0.0,
+                                r.input2 ? 1.0 : 0.0,
+                                r.mainPower ? 1.0 : 0.0,
+                                double(r.flags)};
   std::memcpy(out, v, sizeof v);
 }
 
@@ -138,7 +148,9 @@ Napi::Object fieldsToJs(Napi::Env env, int n, const Record& rec) {
   return o;
 }
 
-Napi::Buffer<uint8_t> recordToBuffer(Napi::Env env, const Record& r) { return Napi::Buffer<uint8_t>::Copy(env, r.data(), r.size()); }
+Napi::Buffer<uint8_t> recordToBuffer(Napi::Env env, const Record& r) {
+  return Napi::Buffer<uint8_t>::Copy(env, r.data(), r.size());
+}
 
 int recordIndex(const Napi::CallbackInfo& info, size_t i) {
   if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "record must be a number");
@@ -148,27 +160,28 @@ int recordIndex(const Napi::CallbackInfo& info, size_t i) {
 class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
  public:
   static Napi::Function define(Napi::Env env) {
-    return DefineClass(env, "NativeM307",
-                       {InstanceMethod("open", &M307Wrap::open), InstanceMethod("readStatus", &M307Wrap::readStatus),
-                        InstanceMethod("readUserRecord", &M307Wrap::readUserRecord),
-                        InstanceMethod("writeUserRecord", &M307Wrap::writeUserRecord),
-                        InstanceMethod("readFields", &M307Wrap::readFields),
-                        InstanceMethod("updateFields", &M307Wrap::updateFields),
-                        InstanceMethod("readClock", &M307Wrap::readClock), InstanceMethod("setClock", &M307Wrap::setClock),
-                        InstanceMethod("readLog", &M307Wrap::readLog), InstanceMethod("cancelLog", &M307Wrap::cancelLog),
-                        InstanceMethod("stats", &M307Wrap::stats), InstanceMethod("close", &M307Wrap::close)});
+    return DefineClass(
+        env, "NativeM307",
+        {InstanceMethod("open", &M307Wrap::open), InstanceMethod("readStatus", &M307Wrap::readStatus),
+         InstanceMethod("readUserRecord", &M307Wrap::readUserRecord),
+         InstanceMethod("writeUserRecord", &M307Wrap::writeUserRecord),
+         InstanceMethod("readFields", &M307Wrap::readFields), InstanceMethod("updateFields", &M307Wrap::updateFields),
+         InstanceMethod("readClock", &M307Wrap::readClock), InstanceMethod("setClock", &M307Wrap::setClock),
+         InstanceMethod("readLog", &M307Wrap::readLog), InstanceMethod("cancelLog", &M307Wrap::cancelLog),
+         InstanceMethod("stats", &M307Wrap::stats), InstanceMethod("close", &M307Wrap::close)});
   }
 
-  // new NativeM307({ host, port, timeout, connectTimeout, logIdleTimeout, reconnectMinDelay, reconnectMaxDelay }, onState)
+  // new NativeM307({ host, port, timeout, connectTimeout, logIdleTimeout, reconnectMinDelay, reconnectMaxDelay },
+  // onState)
   explicit M307Wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<M307Wrap>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
     Napi::Object o = info[0].As<Napi::Object>();
     js_ = makeStateCallback(info[1]);
     asio::io_context& io = io::Engine::instance().context();
-    auto link = std::make_unique<io::TcpLink>(io, stringOption(o, "host"),
-                                              static_cast<uint16_t>(numberOption(o, "port")),
-                                              milliseconds(static_cast<long>(numberOption(o, "connectTimeout"))));
+    auto link =
+        std::make_unique<io::TcpLink>(io, stringOption(o, "host"), static_cast<uint16_t>(numberOption(o, "port")),
+                                      milliseconds(static_cast<long>(numberOption(o, "connectTimeout"))));
     io::ChannelOptions co;
     co.interFrameGap = std::chrono::microseconds(0);
     co.reconnectMin = milliseconds(static_cast<long>(numberOption(o, "reconnectMinDelay")));
@@ -218,7 +231,8 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     int n = recordIndex(info, 0);
     return call(info.Env(), [n](auto s, auto p, const OutletPtr& a) {
       s->readUserRecord(n, [p, a](const Error& e, const Record& r) {
-        settleRecord(p, a, e, r, [](Napi::Env env, const Record& rec) { return Napi::Value(recordToBuffer(env, rec)); });
+        settleRecord(p, a, e, r,
+                     [](Napi::Env env, const Record& rec) { return Napi::Value(recordToBuffer(env, rec)); });
       });
     });
   }
@@ -232,7 +246,8 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     std::memcpy(data.data(), info[1].As<Napi::Buffer<uint8_t>>().Data(), m307::kRecordSize);
     return call(env, [n, data](auto s, auto p, const OutletPtr& a) {
       s->writeUserRecord(n, data, [p, a](const Error& e, const Record& r) {
-        settleRecord(p, a, e, r, [](Napi::Env env, const Record& rec) { return Napi::Value(recordToBuffer(env, rec)); });
+        settleRecord(p, a, e, r,
+                     [](Napi::Env env, const Record& rec) { return Napi::Value(recordToBuffer(env, rec)); });
       });
     });
   }
@@ -241,7 +256,8 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
     int n = recordIndex(info, 0);
     return call(info.Env(), [n](auto s, auto p, const OutletPtr& a) {
       s->readUserRecord(n, [p, a, n](const Error& e, const Record& r) {
-        settleRecord(p, a, e, r, [n](Napi::Env env, const Record& rec) { return Napi::Value(fieldsToJs(env, n, rec)); });
+        settleRecord(p, a, e, r,
+                     [n](Napi::Env env, const Record& rec) { return Napi::Value(fieldsToJs(env, n, rec)); });
       });
     });
   }
@@ -266,10 +282,13 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
       } else if (x.IsNumber()) {
         double d = x.As<Napi::Number>().DoubleValue();
         if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 1e9)
-          throw Napi::Error(env, addonOf(env).makeError(env, validationError(v.name + " must be an integer, got " + std::to_string(d), "EINVAL")));
+          throw Napi::Error(
+              env, addonOf(env).makeError(
+                       env, validationError(v.name + " must be an integer, got " + std::to_string(d), "EINVAL")));
         v.number = static_cast<long>(d);
       } else {
-        throw Napi::Error(env, addonOf(env).makeError(env, validationError(v.name + " must be a number or a string", "EINVAL")));
+        throw Napi::Error(
+            env, addonOf(env).makeError(env, validationError(v.name + " must be a number or a string", "EINVAL")));
       }
       values.push_back(std::move(v));
     }
@@ -361,7 +380,9 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
       struct Taken {
         std::shared_ptr<session::M307Session> s;
         size_t n;
-        ~Taken() { asio::post(io::Engine::instance().context(), [s = s, n = n] { s->logConsumed(n); }); }
+        ~Taken() {
+          asio::post(io::Engine::instance().context(), [s = s, n = n] { s->logConsumed(n); });
+        }
       } taken{s, records};
       for (auto& c : chunks) {
         // The callback converts the numbers synchronously (lib/m307), so the array lends the
@@ -372,7 +393,8 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
         auto ab = Napi::ArrayBuffer::New(env, c->values.get(), n * sizeof(double));
         auto arr = Napi::Float64Array::New(env, n, ab, 0);
         try {
-          onBatch->Call({arr, Napi::Number::New(env, static_cast<double>(c->count)), Napi::Number::New(env, static_cast<double>(c->total))});
+          onBatch->Call({arr, Napi::Number::New(env, static_cast<double>(c->count)),
+                         Napi::Number::New(env, static_cast<double>(c->total))});
         } catch (...) {
           ab.Detach();
           throw;
@@ -398,7 +420,8 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
               chunk->total = total - count + from + chunk->count;
               chunk->values.reset(new double[chunk->count * kLogFields]);
               for (size_t i = 0; i < chunk->count; ++i)
-                logRecordToNumbers(recs + (from + i) * m307::kLogRecordSize, resolution, chunk->values.get() + i * kLogFields);
+                logRecordToNumbers(recs + (from + i) * m307::kLogRecordSize, resolution,
+                                   chunk->values.get() + i * kLogFields);
               bool post = false;
               {
                 std::lock_guard<std::mutex> lock(batches->m);
@@ -458,7 +481,9 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
 // Pure decoders for JS: m307.decodeStatus(buf60) etc. (the byte layouts stay in core).
 Record recordArg(const Napi::CallbackInfo& info) {
   if (!info[0].IsBuffer() || info[0].As<Napi::Buffer<uint8_t>>().Length() != m307::kRecordSize)
-    throw Napi::Error(info.Env(), addonOf(info.Env()).makeError(info.Env(), validationError("buffer must be a 60-byte Buffer", "EINVAL")));
+    throw Napi::Error(
+        info.Env(),
+        addonOf(info.Env()).makeError(info.Env(), validationError("buffer must be a 60-byte Buffer", "EINVAL")));
   Record r{};
   std::memcpy(r.data(), info[0].As<Napi::Buffer<uint8_t>>().Data(), m307::kRecordSize);
   return r;
@@ -468,7 +493,9 @@ int byteArg(const Napi::CallbackInfo& info, size_t i, int max) {
   if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a number");
   int v = info[i].As<Napi::Number>().Int32Value();
   if (v < 0 || v > max)
-    throw Napi::Error(info.Env(), addonOf(info.Env()).makeError(info.Env(), validationError("value must be 0.." + std::to_string(max) + ", got " + std::to_string(v))));
+    throw Napi::Error(info.Env(), addonOf(info.Env())
+                                      .makeError(info.Env(), validationError("value must be 0.." + std::to_string(max) +
+                                                                             ", got " + std::to_string(v))));
   return v;
 }
 
@@ -483,12 +510,15 @@ void initM307(Napi::Env env, Napi::Object exports) {
   m.Set("decodeClock", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
           return clockToJs(info.Env(), recordArg(info));
         }));
-  m.Set("decodeLogRecord", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-          if (!info[0].IsBuffer() || info[0].As<Napi::Buffer<uint8_t>>().Length() != m307::kLogRecordSize)
-            throw Napi::Error(info.Env(), addonOf(info.Env()).makeError(info.Env(), validationError("buffer must be a 15-byte Buffer", "EINVAL")));
-          double res = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0.1;
-          return logRecordToJs(info.Env(), info[0].As<Napi::Buffer<uint8_t>>().Data(), res);
-        }));
+  m.Set(
+      "decodeLogRecord", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+        if (!info[0].IsBuffer() || info[0].As<Napi::Buffer<uint8_t>>().Length() != m307::kLogRecordSize)
+          throw Napi::Error(
+              info.Env(),
+              addonOf(info.Env()).makeError(info.Env(), validationError("buffer must be a 15-byte Buffer", "EINVAL")));
+        double res = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0.1;
+        return logRecordToJs(info.Env(), info[0].As<Napi::Buffer<uint8_t>>().Data(), res);
+      }));
   m.Set("decodeFields", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
           int n = byteArg(info, 1, 5);
           return fieldsToJs(info.Env(), n, recordArg(info));
@@ -500,7 +530,8 @@ void initM307(Napi::Env env, Napi::Object exports) {
           return readingToJs(info.Env(), m307::decodeTemperature(static_cast<int16_t>(raw), res));
         }));
   m.Set("decodeHumidity", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-          return readingToJs(info.Env(), m307::decodeHumidity(static_cast<int16_t>(info[0].As<Napi::Number>().Int32Value())));
+          return readingToJs(info.Env(),
+                             m307::decodeHumidity(static_cast<int16_t>(info[0].As<Napi::Number>().Int32Value())));
         }));
   m.Set("bcdToInt", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
           int v = m307::bcdToInt(static_cast<uint8_t>(byteArg(info, 0, 255)));

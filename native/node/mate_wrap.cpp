@@ -136,9 +136,10 @@ const uint8_t* payloadArg(const Napi::CallbackInfo& info, size_t want, size_t& l
     return b.Data() + 1;
   }
   if (lenOut == want || (allowMultiple && lenOut % 13 == 0 && lenOut > 0 && lenOut <= 78)) return b.Data();
-  throwValidation(env, validationError("buffer must be the " + std::to_string(want) + "-byte payload or the " +
-                                           std::to_string(want + 3) + "-byte reply frame, got " + std::to_string(lenOut) + " bytes",
-                                       "EINVAL"));
+  throwValidation(
+      env, validationError("buffer must be the " + std::to_string(want) + "-byte payload or the " +
+                               std::to_string(want + 3) + "-byte reply frame, got " + std::to_string(lenOut) + " bytes",
+                           "EINVAL"));
   return nullptr;
 }
 
@@ -163,11 +164,12 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
     return DefineClass(env, "NativeMateBus",
                        {InstanceMethod("open", &MateBusWrap::open), InstanceMethod("command", &MateBusWrap::command),
                         InstanceMethod("writeVerified", &MateBusWrap::writeVerified),
-                        InstanceMethod("parityTrace", &MateBusWrap::parityTrace), InstanceMethod("stats", &MateBusWrap::stats),
-                        InstanceMethod("close", &MateBusWrap::close)});
+                        InstanceMethod("parityTrace", &MateBusWrap::parityTrace),
+                        InstanceMethod("stats", &MateBusWrap::stats), InstanceMethod("close", &MateBusWrap::close)});
   }
 
-  // new NativeMateBus({ path, parityMode, transport: 'serial'|'pjon', baudRate, timeout, retries, serialDriver, ... }, onState)
+  // new NativeMateBus({ path, parityMode, transport: 'serial'|'pjon', baudRate, timeout, retries, serialDriver, ... },
+  // onState)
   explicit MateBusWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MateBusWrap>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
@@ -193,7 +195,8 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
       io::NineBitMode m = mode == "mark-space" ? io::NineBitMode::MarkSpace
                           : mode == "odd-even" ? io::NineBitMode::OddEven
                                                : io::NineBitMode::Auto;
-      if (s.path.empty()) throw Napi::Error(env, addonOf(env).makeError(env, validationError("path must name a serial port", "EINVAL")));
+      if (s.path.empty())
+        throw Napi::Error(env, addonOf(env).makeError(env, validationError("path must name a serial port", "EINVAL")));
       auto nb = std::make_unique<io::NineBitLink>(io, s, m);
       ninebit_ = nb.get();
       link = std::move(nb);
@@ -218,7 +221,8 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
   // Resolves with the 9th-bit mode in use ('mark-space', 'odd-even') or 'pjon'.
   Napi::Value open(const Napi::CallbackInfo& info) {
     io::NineBitLink* nb = ninebit_;
-    return openChannel(info.Env(), channel_, [nb] { return std::string(nb ? io::nineBitModeName(nb->activeMode()) : "pjon"); });
+    return openChannel(info.Env(), channel_,
+                       [nb] { return std::string(nb ? io::nineBitModeName(nb->activeMode()) : "pjon"); });
   }
 
   // command(port, type, address, value, retries?) -> { byte0, value, payload: Buffer }
@@ -243,19 +247,22 @@ class MateBusWrap : public Napi::ObjectWrap<MateBusWrap> {
     OutletPtr addon = addonOf(env).outlet;
     auto bus = bus_;
     asio::post(io::Engine::instance().context(), [bus, p, addon, cmd, retries] {
-      bus->execute(cmd, [p, addon](const Error& e, const mate::Reply& r) {
-        addon->post([p, e, r](Napi::Env env) {
-          if (e) {
-            p->reject(env, e);
-            return;
-          }
-          Napi::Object o = Napi::Object::New(env);
-          o.Set("byte0", r.byte0);
-          o.Set("value", r.value);
-          o.Set("payload", Napi::Buffer<uint8_t>::Copy(env, r.payload.data(), r.payload.size()));
-          p->resolve(env, o);
-        });
-      }, retries);
+      bus->execute(
+          cmd,
+          [p, addon](const Error& e, const mate::Reply& r) {
+            addon->post([p, e, r](Napi::Env env) {
+              if (e) {
+                p->reject(env, e);
+                return;
+              }
+              Napi::Object o = Napi::Object::New(env);
+              o.Set("byte0", r.byte0);
+              o.Set("value", r.value);
+              o.Set("payload", Napi::Buffer<uint8_t>::Copy(env, r.payload.data(), r.payload.size()));
+              p->resolve(env, o);
+            });
+          },
+          retries);
     });
     return p->deferred.Promise();
   }
@@ -391,10 +398,12 @@ void initMate(Napi::Env env, Napi::Object exports) {
         }));
   // Bit names of FX status byte 7 / register 0x0039 and byte 12 / register 0x0059.
   d.Set("fxErrors", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-          return names(info.Env(), mate::fxErrorNames(static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value() & 0xFF)));
+          return names(info.Env(),
+                       mate::fxErrorNames(static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value() & 0xFF)));
         }));
   d.Set("fxWarnings", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-          return names(info.Env(), mate::fxWarningNames(static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value() & 0xFF)));
+          return names(info.Env(),
+                       mate::fxWarningNames(static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value() & 0xFF)));
         }));
   m.Set("decode", d);
   Napi::Object enc = Napi::Object::New(env);
@@ -429,25 +438,29 @@ void initMate(Napi::Env env, Napi::Object exports) {
         }));
   // mate.registerValue(deviceType, name, raw) -> number; mate.registerRaw(deviceType, name, value) -> raw
   m.Set("registerValue", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-          const mate::RegisterSpec* r = mate::findRegister(static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value()),
-                                                           info[1].As<Napi::String>().Utf8Value());
+          const mate::RegisterSpec* r = mate::findRegister(
+              static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value()), info[1].As<Napi::String>().Utf8Value());
           if (!r) return throwValidation(info.Env(), validationError("unknown register", "EINVAL"));
-          return Napi::Number::New(info.Env(), mate::registerValue(*r, static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value())));
+          return Napi::Number::New(
+              info.Env(), mate::registerValue(*r, static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value())));
         }));
   m.Set("registerRaw", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-          const mate::RegisterSpec* r = mate::findRegister(static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value()),
-                                                           info[1].As<Napi::String>().Utf8Value());
+          const mate::RegisterSpec* r = mate::findRegister(
+              static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value()), info[1].As<Napi::String>().Utf8Value());
           if (!r) return throwValidation(info.Env(), validationError("unknown register", "EINVAL"));
           uint16_t raw = 0;
-          if (Error e = mate::registerRaw(*r, info[2].As<Napi::Number>().DoubleValue(), raw)) return throwValidation(info.Env(), e);
+          if (Error e = mate::registerRaw(*r, info[2].As<Napi::Number>().DoubleValue(), raw))
+            return throwValidation(info.Env(), e);
           return Napi::Number::New(info.Env(), raw);
         }));
   // The protocol's numbers, for lib to use by name (never restated in JS).
   Napi::Object cmds = Napi::Object::New(env);
-  for (uint8_t t : {mate::kRead, mate::kWrite, mate::kStatus, mate::kLog}) cmds.Set(mate::commandTypeName(t), static_cast<double>(t));
+  for (uint8_t t : {mate::kRead, mate::kWrite, mate::kStatus, mate::kLog})
+    cmds.Set(mate::commandTypeName(t), static_cast<double>(t));
   m.Set("commands", cmds);
   Napi::Object types = Napi::Object::New(env);
-  for (uint8_t t : {mate::kNoDevice, mate::kHub, mate::kFx, mate::kMx, mate::kDc}) types.Set(mate::deviceTypeName(t), static_cast<double>(t));
+  for (uint8_t t : {mate::kNoDevice, mate::kHub, mate::kFx, mate::kMx, mate::kDc})
+    types.Set(mate::deviceTypeName(t), static_cast<double>(t));
   m.Set("deviceTypes", types);
   m.Set("deviceTypeMask", static_cast<double>(mate::kDeviceTypeMask));
   m.Set("maxPort", static_cast<double>(mate::kMaxPort));

@@ -44,12 +44,12 @@ Napi::Object statsToJs(Napi::Env env, const io::ChannelStats& s, const std::map<
 class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
  public:
   static Napi::Function define(Napi::Env env) {
-    return DefineClass(env, "NativeModbusBus",
-                       {InstanceMethod("open", &ModbusBusWrap::open), InstanceMethod("read", &ModbusBusWrap::read),
-                        InstanceMethod("writeSingle", &ModbusBusWrap::writeSingle),
-                        InstanceMethod("writeMultiple", &ModbusBusWrap::writeMultiple),
-                        InstanceMethod("raw", &ModbusBusWrap::raw), InstanceMethod("stats", &ModbusBusWrap::stats),
-                        InstanceMethod("close", &ModbusBusWrap::close)});
+    return DefineClass(
+        env, "NativeModbusBus",
+        {InstanceMethod("open", &ModbusBusWrap::open), InstanceMethod("read", &ModbusBusWrap::read),
+         InstanceMethod("writeSingle", &ModbusBusWrap::writeSingle),
+         InstanceMethod("writeMultiple", &ModbusBusWrap::writeMultiple), InstanceMethod("raw", &ModbusBusWrap::raw),
+         InstanceMethod("stats", &ModbusBusWrap::stats), InstanceMethod("close", &ModbusBusWrap::close)});
   }
 
   // new NativeModbusBus(options, onState(state, error|null, retryInMs))
@@ -63,8 +63,7 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
     std::unique_ptr<io::Link> link;
     const std::string kind = stringOption(o, "kind");
     if (kind == "tcp") {
-      link = std::make_unique<io::TcpLink>(io, stringOption(o, "host"),
-                                           static_cast<uint16_t>(numberOption(o, "port")),
+      link = std::make_unique<io::TcpLink>(io, stringOption(o, "host"), static_cast<uint16_t>(numberOption(o, "port")),
                                            milliseconds(static_cast<long>(numberOption(o, "connectTimeout"))));
     } else {
       io::SerialSettings s;
@@ -145,16 +144,16 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
   // read(unit, functionCode, address, count)
   Napi::Value read(const Napi::CallbackInfo& info) {
     return submit(info.Env(), modbus::Request::read(static_cast<uint8_t>(std::min(u32(info, 0, "unit"), 255u)),
-                                                     static_cast<uint8_t>(std::min(u32(info, 1, "functionCode"), 255u)),
-                                                     static_cast<uint16_t>(u32(info, 2, "address")),
-                                                     static_cast<uint16_t>(u32(info, 3, "count"))));
+                                                    static_cast<uint8_t>(std::min(u32(info, 1, "functionCode"), 255u)),
+                                                    static_cast<uint16_t>(u32(info, 2, "address")),
+                                                    static_cast<uint16_t>(u32(info, 3, "count"))));
   }
 
   // writeSingle(unit, address, value)
   Napi::Value writeSingle(const Napi::CallbackInfo& info) {
     return submit(info.Env(), modbus::Request::writeSingle(static_cast<uint8_t>(std::min(u32(info, 0, "unit"), 255u)),
-                                                            static_cast<uint16_t>(u32(info, 1, "address")),
-                                                            static_cast<uint16_t>(u32(info, 2, "value"))));
+                                                           static_cast<uint16_t>(u32(info, 1, "address")),
+                                                           static_cast<uint16_t>(u32(info, 2, "value"))));
   }
 
   // writeMultiple(unit, address, values[])
@@ -172,8 +171,9 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
         throw Napi::RangeError::New(env, "values[" + std::to_string(i) + "] must be an integer 0..65535");
       values.push_back(static_cast<uint16_t>(d));
     }
-    return submit(env, modbus::Request::writeMultiple(static_cast<uint8_t>(std::min(u32(info, 0, "unit"), 255u)),
-                                                       static_cast<uint16_t>(u32(info, 1, "address")), std::move(values)));
+    return submit(env,
+                  modbus::Request::writeMultiple(static_cast<uint8_t>(std::min(u32(info, 0, "unit"), 255u)),
+                                                 static_cast<uint16_t>(u32(info, 1, "address")), std::move(values)));
   }
 
   // raw(request: Buffer | null, timeoutMs, quietMs) -> Buffer: sends the bytes as they are
@@ -190,7 +190,8 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
       throw Napi::TypeError::New(env, "request must be a Buffer or null");
     }
     // lib passes both (its defaults); no values of our own here.
-    if (!info[1].IsNumber() || !info[2].IsNumber()) throw Napi::TypeError::New(env, "raw(request, timeoutMs, quietMs) takes numbers");
+    if (!info[1].IsNumber() || !info[2].IsNumber())
+      throw Napi::TypeError::New(env, "raw(request, timeoutMs, quietMs) takes numbers");
     const double timeout = info[1].As<Napi::Number>().DoubleValue();
     const double quiet = info[2].As<Napi::Number>().DoubleValue();
     if (!(timeout >= 1 && timeout <= 60000) || !(quiet >= 0 && quiet <= 10000))
@@ -198,25 +199,26 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
     auto p = std::make_shared<PendingPromise>(env);
     OutletPtr addon = addonOf(env).outlet;
     auto ch = channel_;
-    asio::post(io::Engine::instance().context(), [ch, p, addon, request = std::move(request), timeout, quiet]() mutable {
-      io::Transaction tx;
-      tx.request = std::move(request);
-      tx.timeout = milliseconds(static_cast<long>(timeout));
-      tx.settle = milliseconds(static_cast<long>(quiet));
-      tx.framer = [](const uint8_t*, size_t len) {
-        io::FrameVerdict v;
-        if (len > 0) v.status = io::FrameStatus::Invalid;  // ends after the quiet time, with no error
-        return v;
-      };
-      tx.onDeadline = [](const uint8_t*, size_t) { return Error(); };
-      tx.done = [p, addon](const Error& e, const Bytes& got) {
-        addon->post([p, e, got](Napi::Env env) {
-          if (e) p->reject(env, e);
-          else p->resolve(env, Napi::Buffer<uint8_t>::Copy(env, got.data(), got.size()));
-        });
-      };
-      ch->submit(std::move(tx));
-    });
+    asio::post(io::Engine::instance().context(),
+               [ch, p, addon, request = std::move(request), timeout, quiet]() mutable {
+                 io::Transaction tx;
+                 tx.request = std::move(request);
+                 tx.timeout = milliseconds(static_cast<long>(timeout));
+                 tx.settle = milliseconds(static_cast<long>(quiet));
+                 tx.framer = [](const uint8_t*, size_t len) {
+                   io::FrameVerdict v;
+                   if (len > 0) v.status = io::FrameStatus::Invalid;  // ends after the quiet time, with no error
+                   return v;
+                 };
+                 tx.onDeadline = [](const uint8_t*, size_t) { return Error(); };
+                 tx.done = [p, addon](const Error& e, const Bytes& got) {
+                   addon->post([p, e, got](Napi::Env env) {
+                     if (e) p->reject(env, e);
+                     else p->resolve(env, Napi::Buffer<uint8_t>::Copy(env, got.data(), got.size()));
+                   });
+                 };
+                 ch->submit(std::move(tx));
+               });
     return p->deferred.Promise();
   }
 
@@ -228,7 +230,9 @@ class ModbusBusWrap : public Napi::ObjectWrap<ModbusBusWrap> {
     asio::post(io::Engine::instance().context(), [bus, p, addon] {
       io::ChannelStats s = bus->channel().stats();
       auto units = bus->units();
-      addon->post([p, s = std::move(s), units = std::move(units)](Napi::Env env) { p->resolve(env, statsToJs(env, s, units)); });
+      addon->post([p, s = std::move(s), units = std::move(units)](Napi::Env env) {
+        p->resolve(env, statsToJs(env, s, units));
+      });
     });
     return p->deferred.Promise();
   }
@@ -280,10 +284,11 @@ void initModbus(Napi::Env env, Napi::Object exports) {
   m.Set("readRequest", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
           Napi::Env env = info.Env();
           for (size_t i = 0; i < 4; ++i)
-            if (!info[i].IsNumber()) throw Napi::TypeError::New(env, "readRequest(unit, function, address, count) takes numbers");
+            if (!info[i].IsNumber())
+              throw Napi::TypeError::New(env, "readRequest(unit, function, address, count) takes numbers");
           auto n = [&](size_t i) { return info[i].As<Napi::Number>().Uint32Value(); };
-          modbus::Request r = modbus::Request::read(static_cast<uint8_t>(n(0)), static_cast<uint8_t>(n(1)), static_cast<uint16_t>(n(2)),
-                                                    static_cast<uint16_t>(n(3)));
+          modbus::Request r = modbus::Request::read(static_cast<uint8_t>(n(0)), static_cast<uint8_t>(n(1)),
+                                                    static_cast<uint16_t>(n(2)), static_cast<uint16_t>(n(3)));
           if (Error e = modbus::validate(r)) throw Napi::Error(env, addonOf(env).makeError(env, e));
           Bytes b = modbus::encode(r);
           return Napi::Buffer<uint8_t>::Copy(env, b.data(), b.size());

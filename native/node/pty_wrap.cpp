@@ -18,10 +18,11 @@ struct PtyJs {
 class PtyWrap : public Napi::ObjectWrap<PtyWrap> {
  public:
   static Napi::Function define(Napi::Env env) {
-    return DefineClass(env, "NativePty",
-                       {InstanceMethod("write", &PtyWrap::write), InstanceMethod("close", &PtyWrap::close),
-                        InstanceAccessor("path", &PtyWrap::path, nullptr), InstanceAccessor("link", &PtyWrap::link, nullptr),
-                        InstanceMethod("baudRate", &PtyWrap::baudRate)});
+    return DefineClass(
+        env, "NativePty",
+        {InstanceMethod("write", &PtyWrap::write), InstanceMethod("close", &PtyWrap::close),
+         InstanceAccessor("path", &PtyWrap::path, nullptr), InstanceAccessor("link", &PtyWrap::link, nullptr),
+         InstanceMethod("baudRate", &PtyWrap::baudRate)});
   }
 
   explicit PtyWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PtyWrap>(info) {
@@ -78,7 +79,8 @@ class PtyWrap : public Napi::ObjectWrap<PtyWrap> {
     if (!pty_) throw Napi::Error::New(info.Env(), "pty is closed");
     Bytes copy(buf.Data(), buf.Data() + buf.Length());
     auto pty = pty_;
-    asio::post(io::Engine::instance().context(), [pty, copy = std::move(copy)]() mutable { pty->write(std::move(copy)); });
+    asio::post(io::Engine::instance().context(),
+               [pty, copy = std::move(copy)]() mutable { pty->write(std::move(copy)); });
     return info.Env().Undefined();
   }
 

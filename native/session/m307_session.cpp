@@ -9,9 +9,7 @@ using m307::Record;
 
 namespace {
 
-Error verifyError(const std::string& what) {
-  return Error(ErrorKind::Device, "EVERIFY", what);
-}
+Error verifyError(const std::string& what) { return Error(ErrorKind::Device, "EVERIFY", what); }
 
 Record toRecord(const Bytes& b, size_t offset = 0) {
   Record r{};
@@ -21,8 +19,8 @@ Record toRecord(const Bytes& b, size_t offset = 0) {
 
 Error overflowError(const std::string& what, const uint8_t* data, size_t len) {
   Error e(ErrorKind::Protocol, "EFRAME",
-          "the reply to " + what + " ran past the 60 bytes an M307 reply has: stopped reading after " + std::to_string(len) +
-              " bytes (starts " + toHex(data, std::min<size_t>(len, 8)) + ")");
+          "the reply to " + what + " ran past the 60 bytes an M307 reply has: stopped reading after " +
+              std::to_string(len) + " bytes (starts " + toHex(data, std::min<size_t>(len, 8)) + ")");
   e.rawHex = toHex(data, len);
   return e;
 }
@@ -48,7 +46,8 @@ void M307Session::runNext() {
   });
 }
 
-void M307Session::exchange(Record request, std::function<bool(const Record&)> accept, const char* what, RecordDone done) {
+void M307Session::exchange(Record request, std::function<bool(const Record&)> accept, const char* what,
+                           RecordDone done) {
   io::Transaction tx;
   tx.request.assign(request.begin(), request.end());
   tx.timeout = opts_.timeout;
@@ -61,7 +60,8 @@ void M307Session::exchange(Record request, std::function<bool(const Record&)> ac
       v.status = io::FrameStatus::Complete;
     } else {
       v.status = io::FrameStatus::Invalid;
-      v.error = Error(ErrorKind::Protocol, "EFRAME", std::string("unexpected reply to ") + what + " (starts " + toHex(data, 4) + ")");
+      v.error = Error(ErrorKind::Protocol, "EFRAME",
+                      std::string("unexpected reply to ") + what + " (starts " + toHex(data, 4) + ")");
       v.error.rawHex = toHex(data, len);
     }
     return v;
@@ -72,7 +72,8 @@ void M307Session::exchange(Record request, std::function<bool(const Record&)> ac
   tx.onOverflow = [what](const uint8_t* data, size_t len) { return overflowError(what, data, len); };
   tx.onDeadline = [what](const uint8_t* data, size_t len) {
     if (len == 0) return Error(ErrorKind::Timeout, "ETIMEDOUT", std::string("no reply to ") + what);
-    Error e(ErrorKind::Protocol, "EFRAME", std::string("incomplete reply to ") + what + " (" + std::to_string(len) + " of 60 bytes)");
+    Error e(ErrorKind::Protocol, "EFRAME",
+            std::string("incomplete reply to ") + what + " (" + std::to_string(len) + " of 60 bytes)");
     e.rawHex = toHex(data, len);
     return e;
   };
@@ -89,10 +90,11 @@ void M307Session::exchange(Record request, std::function<bool(const Record&)> ac
 void M307Session::readStatus(RecordDone done) {
   auto self = shared_from_this();
   enqueue([self, done](std::function<void()> finished) {
-    self->exchange(m307::statusRequest(), m307::isStatusReply, "read status", [done, finished](const Error& e, const Record& r) {
-      done(e, r);
-      finished();
-    });
+    self->exchange(m307::statusRequest(), m307::isStatusReply, "read status",
+                   [done, finished](const Error& e, const Record& r) {
+                     done(e, r);
+                     finished();
+                   });
   });
 }
 
@@ -103,11 +105,13 @@ void M307Session::readUserRecord(int n, RecordDone done) {
   }
   auto self = shared_from_this();
   enqueue([self, n, done](std::function<void()> finished) {
-    self->exchange(m307::readUserRecordRequest(n), [n](const Record& r) { return m307::isUserRecordReply(r, n); },
-                   "read user record", [done, finished](const Error& e, const Record& r) {
-                     done(e, r);
-                     finished();
-                   });
+    self->exchange(
+        m307::readUserRecordRequest(n), [n](const Record& r) { return m307::isUserRecordReply(r, n); },
+        "read user record",
+        [done, finished](const Error& e, const Record& r) {
+          done(e, r);
+          finished();
+        });
   });
 }
 
@@ -120,17 +124,18 @@ void M307Session::writeUserRecord(int n, Record data, RecordDone done) {
   enqueue([self, n, data, done](std::function<void()> finished) {
     Record req = m307::writeUserRecordRequest(n, data);
     // The device answers a write with the READ command and the stored data.
-    self->exchange(req, [n](const Record& r) { return m307::isUserRecordReply(r, n); }, "write user record",
-                   [req, n, done, finished](const Error& e, const Record& reply) {
-                     if (!e && !m307::sameData(req, reply)) {
-                       Error v = verifyError("user record " + std::to_string(n) + " did not stick: the device stored other bytes");
-                       v.rawHex = toHex(reply.data(), reply.size());
-                       done(v, reply);
-                     } else {
-                       done(e, reply);
-                     }
-                     finished();
-                   });
+    self->exchange(
+        req, [n](const Record& r) { return m307::isUserRecordReply(r, n); }, "write user record",
+        [req, n, done, finished](const Error& e, const Record& reply) {
+          if (!e && !m307::sameData(req, reply)) {
+            Error v = verifyError("user record " + std::to_string(n) + " did not stick: the device stored other bytes");
+            v.rawHex = toHex(reply.data(), reply.size());
+            done(v, reply);
+          } else {
+            done(e, reply);
+          }
+          finished();
+        });
   });
 }
 
@@ -144,44 +149,48 @@ void M307Session::updateFields(int n, std::vector<m307::FieldValue> values, Upda
   }
   auto self = shared_from_this();
   enqueue([self, n, values = std::move(values), done](std::function<void()> finished) {
-    self->exchange(m307::readUserRecordRequest(n), [n](const Record& r) { return m307::isUserRecordReply(r, n); },
-                   "read user record", [self, n, values, done, finished](const Error& e, const Record& before) {
-                     if (e) {
-                       done(e, before, before, false);
-                       finished();
-                       return;
-                     }
-                     Record after = before;
-                     m307::applyFields(n, values, after);  // validated above
-                     if (m307::sameData(before, after)) {
-                       done({}, before, after, false);
-                       finished();
-                       return;
-                     }
-                     Record req = m307::writeUserRecordRequest(n, after);
-                     self->exchange(req, [n](const Record& r) { return m307::isUserRecordReply(r, n); }, "write user record",
-                                    [req, n, before, done, finished](const Error& e2, const Record& reply) {
-                                      if (!e2 && !m307::sameData(req, reply)) {
-                                        Error v = verifyError("user record " + std::to_string(n) +
-                                                              " did not stick: the device stored other bytes than written");
-                                        v.rawHex = toHex(reply.data(), reply.size());
-                                        done(v, before, reply, false);
-                                      } else {
-                                        done(e2, before, reply, !e2);
-                                      }
-                                      finished();
-                                    });
-                   });
+    self->exchange(
+        m307::readUserRecordRequest(n), [n](const Record& r) { return m307::isUserRecordReply(r, n); },
+        "read user record",
+        [self, n, values, done, finished](const Error& e, const Record& before) {
+          if (e) {
+            done(e, before, before, false);
+            finished();
+            return;
+          }
+          Record after = before;
+          m307::applyFields(n, values, after);  // validated above
+          if (m307::sameData(before, after)) {
+            done({}, before, after, false);
+            finished();
+            return;
+          }
+          Record req = m307::writeUserRecordRequest(n, after);
+          self->exchange(
+              req, [n](const Record& r) { return m307::isUserRecordReply(r, n); }, "write user record",
+              [req, n, before, done, finished](const Error& e2, const Record& reply) {
+                if (!e2 && !m307::sameData(req, reply)) {
+                  Error v = verifyError("user record " + std::to_string(n) +
+                                        " did not stick: the device stored other bytes than written");
+                  v.rawHex = toHex(reply.data(), reply.size());
+                  done(v, before, reply, false);
+                } else {
+                  done(e2, before, reply, !e2);
+                }
+                finished();
+              });
+        });
   });
 }
 
 void M307Session::readClock(RecordDone done) {
   auto self = shared_from_this();
   enqueue([self, done](std::function<void()> finished) {
-    self->exchange(m307::readClockRequest(), m307::isClockReply, "read clock", [done, finished](const Error& e, const Record& r) {
-      done(e, r);
-      finished();
-    });
+    self->exchange(m307::readClockRequest(), m307::isClockReply, "read clock",
+                   [done, finished](const Error& e, const Record& r) {
+                     done(e, r);
+                     finished();
+                   });
   });
 }
 
@@ -222,9 +231,10 @@ void M307Session::setClock(m307::DateTime dt, int rate, RecordDone done) {
                          // The clock runs on: allow the minute to have moved on by one.
                          int wrote = dt.hour * 60 + dt.minute, read = g.hour * 60 + g.minute;
                          int drift = (read - wrote + 1440) % 1440;
-                         bool ok = c.valid && g.year == dt.year && g.month == dt.month && g.day == dt.day && drift <= 1 &&
-                                   c.logRateMinutes == rate;
-                         if (!ok && c.valid && drift <= 1 && c.logRateMinutes == rate && dt.hour == 23 && g.hour == 0) ok = true;
+                         bool ok = c.valid && g.year == dt.year && g.month == dt.month && g.day == dt.day &&
+                                   drift <= 1 && c.logRateMinutes == rate;
+                         if (!ok && c.valid && drift <= 1 && c.logRateMinutes == rate && dt.hour == 23 && g.hour == 0)
+                           ok = true;
                          if (ok) done({}, r);
                          else {
                            Error v = verifyError("the clock did not take the new date/time or log rate");
@@ -285,8 +295,9 @@ void M307Session::readLog(bool resetPointer, LogBatch onBatch, LogDone done) {
     };
     tx.onDeadline = [parser](const uint8_t*, size_t len) {
       if (len == 0) return Error(ErrorKind::Timeout, "ETIMEDOUT", "no reply to read log");
-      return Error(ErrorKind::Timeout, "ETIMEDOUT",
-                   "the log stream stopped after " + std::to_string(parser->recordCount()) + " records without THE-END");
+      return Error(
+          ErrorKind::Timeout, "ETIMEDOUT",
+          "the log stream stopped after " + std::to_string(parser->recordCount()) + " records without THE-END");
     };
     self->logActive_ = true;
     self->logInFlight_ = 0;

@@ -16,7 +16,7 @@ namespace fl::session {
 // protocol fact rather than a setting, has its value here.
 struct M307Options {
   std::chrono::milliseconds timeout{0};
-  std::chrono::milliseconds logIdleTimeout{0};  // longest silence inside a log download
+  std::chrono::milliseconds logIdleTimeout{0};     // longest silence inside a log download
   std::chrono::milliseconds clockReplyWait{1000};  // the store-clock reply is undocumented
   // The whole log download, however the bytes trickle in (a slow drip never trips the idle
   // timeout). 4,000 records through a 9,600-baud serial server take about 63 s.
@@ -26,7 +26,8 @@ struct M307Options {
 class M307Session : public std::enable_shared_from_this<M307Session> {
  public:
   using RecordDone = std::function<void(const Error&, const m307::Record&)>;
-  using UpdateDone = std::function<void(const Error&, const m307::Record& before, const m307::Record& after, bool changed)>;
+  using UpdateDone =
+      std::function<void(const Error&, const m307::Record& before, const m307::Record& after, bool changed)>;
   using LogBatch = std::function<void(const uint8_t* records, size_t count, size_t totalSoFar)>;
   using LogDone = std::function<void(const Error&, size_t total, bool sawEcho)>;
 
@@ -55,7 +56,8 @@ class M307Session : public std::enable_shared_from_this<M307Session> {
   using Op = std::function<void(std::function<void()> finished)>;
   void enqueue(Op op);
   void runNext();
-  void exchange(m307::Record request, std::function<bool(const m307::Record&)> accept, const char* what, RecordDone done);
+  void exchange(m307::Record request, std::function<bool(const m307::Record&)> accept, const char* what,
+                RecordDone done);
 
   std::shared_ptr<io::Channel> channel_;
   M307Options opts_;

@@ -13,10 +13,12 @@ void MateBus::execute(const mate::Command& cmd, Done done, int retries) {
     done(e, {});
     return;
   }
-  attempt(std::make_shared<mate::Command>(cmd), retries < 0 ? opts_.retries : static_cast<unsigned>(retries), std::move(done));
+  attempt(std::make_shared<mate::Command>(cmd), retries < 0 ? opts_.retries : static_cast<unsigned>(retries),
+          std::move(done));
 }
 
-void MateBus::writeVerified(uint8_t port, uint16_t reg, uint16_t value, std::function<void(const Error&, uint16_t)> done) {
+void MateBus::writeVerified(uint8_t port, uint16_t reg, uint16_t value,
+                            std::function<void(const Error&, uint16_t)> done) {
   std::weak_ptr<MateBus> weak = shared_from_this();
   execute(mate::Command::write(port, reg, value), [weak, port, reg, value, done](const Error& e, const mate::Reply&) {
     auto self = weak.lock();
@@ -33,8 +35,8 @@ void MateBus::writeVerified(uint8_t port, uint16_t reg, uint16_t value, std::fun
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%04X", static_cast<unsigned>(reg));
         Error v(ErrorKind::Device, "EVERIFY",
-                "port " + std::to_string(port) + " register " + hex + " did not take " + std::to_string(value) + ": it reads back " +
-                    std::to_string(r.value));
+                "port " + std::to_string(port) + " register " + hex + " did not take " + std::to_string(value) +
+                    ": it reads back " + std::to_string(r.value));
         v.numbers = {{"port", port}, {"register", reg}, {"written", value}, {"readBack", r.value}};
         done(v, r.value);
         return;

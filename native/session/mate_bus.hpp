@@ -29,7 +29,8 @@ class MateBus : public std::enable_shared_from_this<MateBus> {
   // A verified write, like M307's: WRITE `value` to `reg`, then READ it back. A read-back
   // that differs is DeviceError EVERIFY with { port, register, written, readBack }. `done`
   // gets the value read back.
-  void writeVerified(uint8_t port, uint16_t reg, uint16_t value, std::function<void(const Error&, uint16_t readBack)> done);
+  void writeVerified(uint8_t port, uint16_t reg, uint16_t value,
+                     std::function<void(const Error&, uint16_t readBack)> done);
   uint64_t retriesUsed() const { return retriesUsed_; }
 
  private:

@@ -22,7 +22,8 @@ void ModbusBus::execute(Request req, Done done) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(h.nextProbe - now).count();
         done(Error(ErrorKind::Timeout, "EOFFLINE",
                    "unit " + std::to_string(req.unit) + " is offline (no reply to the last " +
-                       std::to_string(h.consecutiveTimeouts) + " requests); next probe in " + std::to_string(left) + " ms"),
+                       std::to_string(h.consecutiveTimeouts) + " requests); next probe in " + std::to_string(left) +
+                       " ms"),
              {});
         return;
       }
@@ -53,7 +54,8 @@ void ModbusBus::attempt(std::shared_ptr<Request> req, unsigned triesLeft, Done d
   tx.maxBytes = tx.request.size() + 2 * modbus::kMaxAduLength;
   tx.onOverflow = [parsed, req](const uint8_t* data, size_t len) {
     std::string what = std::to_string(len) + " bytes arrived from the line without a valid reply from unit " +
-                       std::to_string(req->unit) + "; stopped reading (starts " + toHex(data, std::min<size_t>(len, 8)) + ")";
+                       std::to_string(req->unit) + "; stopped reading (starts " +
+                       toHex(data, std::min<size_t>(len, 8)) + ")";
     Error e = parsed->error ? parsed->error : Error(ErrorKind::Protocol, "EFRAME", "");
     e.message = e.message.empty() ? what : e.message + "; " + what;
     e.rawHex = toHex(data, len);

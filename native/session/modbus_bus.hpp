@@ -16,8 +16,8 @@ namespace fl::session {
 // Set by the caller (the addon passes lib/defaults.js's values); no defaults of its own.
 struct ModbusOptions {
   std::chrono::milliseconds timeout{0};
-  unsigned retries = 0;             // extra attempts after a timeout, CRC or framing error
-  unsigned offlineAfter = 0;        // consecutive timeouts before a unit is skipped (0 = never)
+  unsigned retries = 0;                              // extra attempts after a timeout, CRC or framing error
+  unsigned offlineAfter = 0;                         // consecutive timeouts before a unit is skipped (0 = never)
   std::chrono::milliseconds offlineProbe{0};         // while skipped, one probe per interval
   std::chrono::milliseconds broadcastTurnaround{0};  // quiet time after a broadcast write
 };

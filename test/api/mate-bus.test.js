@@ -69,7 +69,7 @@ describe('MateBus', function () {
       assert.deepStrictEqual(s.errors, []);
       assert.strictEqual(s.units.batteryVoltage, 'V');
       assert.strictEqual(s.format('batteryVoltage'), '25.4 V');
-      assert.strictEqual(s.raw, '8984890055' + '3f02001500fe02a8');
+      assert.strictEqual(s.raw, '89848900553f02001500fe02a8');
     });
 
     it('FX status: a 230 V unit doubles voltages', async function () {
@@ -118,14 +118,14 @@ describe('MateBus', function () {
     });
 
     it('open() takes an AbortSignal: an aborted one rejects with its reason and leaves the port free', async function () {
-      const path = t.bus.path;
+      const portPath = t.bus.path;
       await t.bus.close();
       const ac = new AbortController();
       ac.abort(new Error('not now'));
-      const e = await MateBus.open(path, { signal: ac.signal }).then(() => null, (x) => x);
+      const e = await MateBus.open(portPath, { signal: ac.signal }).then(() => null, (x) => x);
       assert.strictEqual(e && e.message, 'not now');
-      await rejects(MateBus.open(path, { signal: 42 }), errors.ValidationError, 'EINVAL');
-      t.bus = await MateBus.open(path, { timeout: 100 });
+      await rejects(MateBus.open(portPath, { signal: 42 }), errors.ValidationError, 'EINVAL');
+      t.bus = await MateBus.open(portPath, { timeout: 100 });
       assert.strictEqual((await t.bus.find('mx')).port, 1);
     });
 
@@ -317,7 +317,7 @@ describe('MateBus', function () {
   });
 
   it('Ah above 255 decode from the 12-bit field', function () {
-    const p = Buffer.from('f084890055' + '3f02001500fe02a8', 'hex'); // b0 = 0xF0: Ah bits 10..8 = 7, b4 = 0x55
+    const p = Buffer.from('f0848900553f02001500fe02a8', 'hex'); // b0 = 0xF0: Ah bits 10..8 = 7, b4 = 0x55
     assert.strictEqual(mate.decode.mxStatus(p).ampHours, 0x755);
   });
 

@@ -729,7 +729,7 @@ describe('Outback MATE bus simulator (lib/sim/mate)', function () {
         this.skipReason = err.message.split('\n')[0];
       }
       if (!MateBus) {
-        // eslint-disable-next-line no-console
+         
         console.log(`      (skipped: lib has no MateBus yet${this.skipReason ? `: ${this.skipReason}` : ''})`);
         this.skip();
       }

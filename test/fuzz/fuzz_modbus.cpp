@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (whole.verdict == Verdict::Complete) {
     if (whole.offset + whole.length > len) abort();
     if (!crcOk(body + whole.offset, whole.length)) abort();
-    if (!whole.response.exceptionCode && (req.function == kReadHoldingRegisters || req.function == kReadInputRegisters) &&
+    if (!whole.response.exceptionCode &&
+        (req.function == kReadHoldingRegisters || req.function == kReadInputRegisters) &&
         whole.response.registers.size() != req.count)
       abort();
   }

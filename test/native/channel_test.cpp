@@ -27,8 +27,8 @@ struct Device {
   asio::posix::stream_descriptor master;
   int slaveFd = -1;
   std::string path;
-  std::vector<Bytes> requests;        // every chunk the device received
-  std::vector<std::chrono::steady_clock::time_point> stamps;     // when
+  std::vector<Bytes> requests;                                // every chunk the device received
+  std::vector<std::chrono::steady_clock::time_point> stamps;  // when
   std::function<void(const Bytes&)> onRequest;
   std::array<uint8_t, 512> buf{};
 
@@ -108,11 +108,12 @@ io::Transaction exact(Bytes request, Bytes expect, std::function<void(const Erro
   return t;
 }
 
-std::shared_ptr<io::Channel> openChannel(asio::io_context& io, std::unique_ptr<io::Link> link, io::ChannelOptions o = {},
-                                         std::vector<std::string>* states = nullptr) {
-  auto ch = std::make_shared<io::Channel>(io, std::move(link), o, [states](io::LinkState s, const Error&, std::chrono::milliseconds) {
-    if (states) states->push_back(io::linkStateName(s));
-  });
+std::shared_ptr<io::Channel> openChannel(asio::io_context& io, std::unique_ptr<io::Link> link,
+                                         io::ChannelOptions o = {}, std::vector<std::string>* states = nullptr) {
+  auto ch = std::make_shared<io::Channel>(io, std::move(link), o,
+                                          [states](io::LinkState s, const Error&, std::chrono::milliseconds) {
+                                            if (states) states->push_back(io::linkStateName(s));
+                                          });
   std::optional<Error> opened;
   ch->open([&](const Error& e) { opened = e; });
   runUntil(io, [&] { return opened.has_value(); });
@@ -157,10 +158,13 @@ TEST_CASE("channel: silence ends in ETIMEDOUT after the deadline, not before", "
   std::optional<Error> result;
   auto t0 = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point t1;
-  ch->submit(exact({0x01}, {0x02}, [&](const Error& e, const Bytes&) {
-    result = e;
-    t1 = std::chrono::steady_clock::now();
-  }, 150ms));
+  ch->submit(exact(
+      {0x01}, {0x02},
+      [&](const Error& e, const Bytes&) {
+        result = e;
+        t1 = std::chrono::steady_clock::now();
+      },
+      150ms));
   REQUIRE(runUntil(io, [&] { return result.has_value(); }));
   CHECK(result->code == "ETIMEDOUT");
   CHECK(result->kind == ErrorKind::Timeout);
@@ -181,11 +185,15 @@ TEST_CASE("channel: an invalid reply fails after the settle time, well before th
   std::optional<Error> result;
   auto t0 = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point t1;
-  ch->submit(exact({0x01}, {0x02, 0x03}, [&](const Error& e, const Bytes&) {
-    result = e;
-    t1 = std::chrono::steady_clock::now();
-  }, 2000ms));
-  REQUIRE(runUntil(io, [&] { return result.has_value(); }, 3000ms));
+  ch->submit(exact(
+      {0x01}, {0x02, 0x03},
+      [&](const Error& e, const Bytes&) {
+        result = e;
+        t1 = std::chrono::steady_clock::now();
+      },
+      2000ms));
+  REQUIRE(runUntil(
+      io, [&] { return result.has_value(); }, 3000ms));
   CHECK(result->code == "EFRAME");
   CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count() < 500);
   ch->close(nullptr);
@@ -229,7 +237,8 @@ TEST_CASE("channel: stale input is discarded before a request", "[io][channel]")
   Device dev(io);
   auto ch = openChannel(io, ptyLink(io, dev.path));
   dev.send({0xEE, 0xEE, 0xEE});  // junk on the line while idle
-  runUntil(io, [&] { return ch->stats().staleBytesDiscarded == 3; }, 300ms);
+  runUntil(
+      io, [&] { return ch->stats().staleBytesDiscarded == 3; }, 300ms);
   dev.onRequest = [&](const Bytes&) { dev.send({0x42}); };
   std::optional<Error> result;
   Bytes got;
@@ -256,7 +265,11 @@ TEST_CASE("channel: the inter-frame gap separates a reply from the next request"
   o.interFrameGap = 30ms;
   auto ch = openChannel(io, ptyLink(io, dev.path), o);
   int done = 0;
-  for (uint8_t i = 1; i <= 2; ++i) ch->submit(exact({i}, {i}, [&](const Error& e, const Bytes&) { CHECK_FALSE(e); ++done; }));
+  for (uint8_t i = 1; i <= 2; ++i)
+    ch->submit(exact({i}, {i}, [&](const Error& e, const Bytes&) {
+      CHECK_FALSE(e);
+      ++done;
+    }));
   REQUIRE(runUntil(io, [&] { return done == 2; }));
   REQUIRE(dev.stamps.size() == 2);
   auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(dev.stamps[1] - replied[0]).count();
@@ -277,7 +290,8 @@ TEST_CASE("channel: a vanished port fails in-flight and new requests, then recon
   std::vector<std::string> states;
   auto ch = openChannel(io, ptyLink(io, linkPath), o, &states);
   std::optional<Error> inflight;
-  ch->submit(exact({0x01}, {0x02}, [&](const Error& e, const Bytes&) { inflight = e; }, 2000ms));
+  ch->submit(exact(
+      {0x01}, {0x02}, [&](const Error& e, const Bytes&) { inflight = e; }, 2000ms));
   runUntil(io, [&] { return !dev.requests.empty(); });
   dev.hangUp();  // the "adapter" is unplugged
   ::unlink(linkPath.c_str());
@@ -293,7 +307,8 @@ TEST_CASE("channel: a vanished port fails in-flight and new requests, then recon
   Device dev2(io);
   REQUIRE(::symlink(dev2.path.c_str(), linkPath.c_str()) == 0);
   dev2.onRequest = [&](const Bytes&) { dev2.send({0x02}); };
-  REQUIRE(runUntil(io, [&] { return ch->state() == io::LinkState::Open; }, 3000ms));
+  REQUIRE(runUntil(
+      io, [&] { return ch->state() == io::LinkState::Open; }, 3000ms));
   std::optional<Error> after;
   ch->submit(exact({0x01}, {0x02}, [&](const Error& e, const Bytes&) { after = e; }));
   REQUIRE(runUntil(io, [&] { return after.has_value(); }));
@@ -310,7 +325,9 @@ TEST_CASE("channel: close rejects the pending and the queued with ECLOSED", "[io
   Device dev(io);
   auto ch = openChannel(io, ptyLink(io, dev.path));
   std::vector<std::string> codes;
-  for (uint8_t i = 0; i < 3; ++i) ch->submit(exact({i}, {0xFF}, [&](const Error& e, const Bytes&) { codes.push_back(e.code); }, 5000ms));
+  for (uint8_t i = 0; i < 3; ++i)
+    ch->submit(exact(
+        {i}, {0xFF}, [&](const Error& e, const Bytes&) { codes.push_back(e.code); }, 5000ms));
   runUntil(io, [&] { return !dev.requests.empty(); });
   ch->close(nullptr);
   CHECK(codes == std::vector<std::string>{"ECLOSED", "ECLOSED", "ECLOSED"});
@@ -335,7 +352,8 @@ TEST_CASE("serial link: libserialport opens a pty under the test shim; errors na
   CHECK_FALSE(*result);
   ch->close(nullptr);
 
-  auto missing = std::make_shared<io::Channel>(io, ptyLink(io, "/dev/ttyFIELDLINK-MISSING"), io::ChannelOptions{}, nullptr);
+  auto missing =
+      std::make_shared<io::Channel>(io, ptyLink(io, "/dev/ttyFIELDLINK-MISSING"), io::ChannelOptions{}, nullptr);
   std::optional<Error> opened;
   missing->open([&](const Error& e) { opened = e; });
   REQUIRE(runUntil(io, [&] { return opened.has_value(); }));
@@ -375,7 +393,8 @@ TEST_CASE("tcp link: refused and timed-out connects are ConnectionErrors", "[io]
   asio::ip::tcp::acceptor probe(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   uint16_t port = probe.local_endpoint().port();
   probe.close();
-  auto refused = std::make_shared<io::Channel>(io, std::make_unique<io::TcpLink>(io, "127.0.0.1", port, 500ms), io::ChannelOptions{}, nullptr);
+  auto refused = std::make_shared<io::Channel>(io, std::make_unique<io::TcpLink>(io, "127.0.0.1", port, 500ms),
+                                               io::ChannelOptions{}, nullptr);
   std::optional<Error> r1;
   refused->open([&](const Error& e) { r1 = e; });
   REQUIRE(runUntil(io, [&] { return r1.has_value(); }));
@@ -392,11 +411,14 @@ TEST_CASE("tcp link: refused and timed-out connects are ConnectionErrors", "[io]
     s->async_connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), fullPort), [](std::error_code) {});
     fillers.push_back(std::move(s));
   }
-  runUntil(io, [] { return false; }, 100ms);
-  auto slow = std::make_shared<io::Channel>(io, std::make_unique<io::TcpLink>(io, "127.0.0.1", fullPort, 200ms), io::ChannelOptions{}, nullptr);
+  runUntil(
+      io, [] { return false; }, 100ms);
+  auto slow = std::make_shared<io::Channel>(io, std::make_unique<io::TcpLink>(io, "127.0.0.1", fullPort, 200ms),
+                                            io::ChannelOptions{}, nullptr);
   std::optional<Error> r2;
   slow->open([&](const Error& e) { r2 = e; });
-  REQUIRE(runUntil(io, [&] { return r2.has_value(); }, 3000ms));
+  REQUIRE(runUntil(
+      io, [&] { return r2.has_value(); }, 3000ms));
   CHECK(r2->code == "ECONNTIMEOUT");
 }
 
@@ -454,7 +476,8 @@ TEST_CASE("modbus session: retries, offline breaker and exceptions over a pty", 
 
   // After the probe interval, one probe goes out; the unit is back.
   silent = false;
-  runUntil(io, [] { return false; }, 320ms);
+  runUntil(
+      io, [] { return false; }, 320ms);
   auto ok = run(rd);
   CHECK_FALSE(ok.first);
   REQUIRE(ok.second.registers.size() == 1);

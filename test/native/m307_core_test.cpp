@@ -60,14 +60,16 @@ TEST_CASE("m307: request records are 60 bytes with the documented command bytes"
 
 TEST_CASE("m307: status vectors of docs/protocols/m307.md §11", "[m307]") {
   Record r = blank();
-  r[0] = 0x3F; r[1] = 0xCD; r[2] = 0xDC;
+  r[0] = 0x3F;
+  r[1] = 0xCD;
+  r[2] = 0xDC;
   put16(r, 4, 0x0131);   // 30.5 with byte 58 = 10
   put16(r, 9, 0x03E8);   // no sensor
   put16(r, 14, 0x03E7);  // open
   put16(r, 19, 0x0222);  // 54.6 %RH
   put16(r, 21, 0xFFFF);  // minutes out of limits: unsigned (65535), not -1
   r[23] = 1;
-  r[25] = 1;             // door 1 closed
+  r[25] = 1;  // door 1 closed
   put16(r, 26, 12);
   r[34] = 0x04;          // mains on
   put16(r, 35, 0x00F1);  // 2.41 V
@@ -129,12 +131,17 @@ TEST_CASE("m307: the packed hour byte (0x72, 0x52, 0x65, 0x48) and BCD", "[m307]
 
 TEST_CASE("m307: clock reply and store-clock request", "[m307]") {
   Record r = blank();
-  r[0] = 0xDE; r[1] = 0xCA; r[2] = 0xDE; r[3] = 0x02;
-  r[4] = 30;     // seconds, binary
-  r[5] = 0x45;   // 45 min
-  r[6] = 0x65;   // 5 PM
+  r[0] = 0xDE;
+  r[1] = 0xCA;
+  r[2] = 0xDE;
+  r[3] = 0x02;
+  r[4] = 30;    // seconds, binary
+  r[5] = 0x45;  // 45 min
+  r[6] = 0x65;  // 5 PM
   r[7] = 0x03;
-  r[8] = 0x24; r[9] = 0x11; r[10] = 0x26;
+  r[8] = 0x24;
+  r[9] = 0x11;
+  r[10] = 0x26;
   r[11] = 5;
   put16(r, 12, 4000);
   ClockInfo c = decodeClock(r.data());
@@ -150,7 +157,11 @@ TEST_CASE("m307: clock reply and store-clock request", "[m307]") {
   CHECK(c.totalRecords == 4000);
 
   DateTime d;
-  d.year = 2026; d.month = 11; d.day = 24; d.hour = 17; d.minute = 45;
+  d.year = 2026;
+  d.month = 11;
+  d.day = 24;
+  d.hour = 17;
+  d.minute = 45;
   CHECK_FALSE(validateClock(d, 5));
   Record s = setClockRequest(d, 5);
   CHECK((s[0] == 0xDE && s[1] == 0xCA && s[2] == 0xDE && s[3] == 0x00));

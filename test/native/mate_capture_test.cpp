@@ -129,7 +129,9 @@ bool near(double a, double b, double tol) { return std::fabs(a - b) <= tol; }
 TEST_CASE("MATE capture replay: every exchange parses and decodes (README counts)", "[mate][capture]") {
   const std::string path = findCapture();
   if (path.empty()) {
-    const char* msg = "MATE capture mate-hub-mx-fx-dc.jsonl not found (set FIELDLINK_CAPTURES to the folder that holds it); replay skipped";
+    const char* msg =
+        "MATE capture mate-hub-mx-fx-dc.jsonl not found (set FIELDLINK_CAPTURES to the folder that holds it); replay "
+        "skipped";
 #ifdef FL_CATCH2_V3
     SKIP(msg);
 #else
@@ -213,7 +215,8 @@ TEST_CASE("MATE capture replay: every exchange parses and decodes (README counts
     CHECK(r.offset == 0);
     CHECK(r.length == ex.reply.size());
     // Every prefix keeps the parser waiting.
-    for (size_t k = 0; k < ex.reply.size(); ++k) REQUIRE(parseReply(cmd, ex.reply.data(), k).verdict == Verdict::NeedMore);
+    for (size_t k = 0; k < ex.reply.size(); ++k)
+      REQUIRE(parseReply(cmd, ex.reply.data(), k).verdict == Verdict::NeedMore);
     // Byte by byte behind a byte of noise.
     Bytes noisy{0xFF};
     noisy.insert(noisy.end(), ex.reply.begin(), ex.reply.end());
@@ -222,7 +225,8 @@ TEST_CASE("MATE capture replay: every exchange parses and decodes (README counts
     CHECK(rn.offset == 1);
 
     // And through the bridge: byte 0 + data, no checksum, from the bridge to broadcast.
-    const Bytes back = pjon::frame(pjon::encodePacket(pjon::kBroadcast, pjon::kBridgeId, ex.reply.data(), ex.reply.size() - 2));
+    const Bytes back =
+        pjon::frame(pjon::encodePacket(pjon::kBroadcast, pjon::kBridgeId, ex.reply.data(), ex.reply.size() - 2));
     ParseResult rb = pjon::parseBridgeReply(cmd, back.data(), back.size());
     REQUIRE(rb.verdict == Verdict::Complete);
     CHECK(rb.reply.payload == r.reply.payload);
@@ -282,7 +286,8 @@ TEST_CASE("MATE capture replay: every exchange parses and decodes (README counts
       case kWrite:
         ++n["writes"];
         if (echoesValue(cmd, reply)) ++n["writes echoed exactly"];
-        else if (cmd.port == 1 && cmd.address == kRegTime && reply.value == (cmd.value & 0x00FF)) ++n["mx time low-byte echoes"];
+        else if (cmd.port == 1 && cmd.address == kRegTime && reply.value == (cmd.value & 0x00FF))
+          ++n["mx time low-byte echoes"];
         else ++n["writes echoed otherwise"];
         if (cmd.address == kRegTime) {
           const ClockTime t = unpackTime(cmd.value);
@@ -295,8 +300,7 @@ TEST_CASE("MATE capture replay: every exchange parses and decodes (README counts
           CHECK(packDate(d.year, d.month, d.day) == cmd.value);
         }
         break;
-      default:
-        FAIL("unexpected command type " << int(cmd.type));
+      default: FAIL("unexpected command type " << int(cmd.type));
     }
   }
   flushDc();

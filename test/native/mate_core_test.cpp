@@ -58,7 +58,9 @@ Bytes concat(const Bytes& a, const Bytes& b) {
   return out;
 }
 
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
 
 ParseResult parse(const Command& c, const Bytes& b) { return parseReply(c, b.data(), b.size()); }
 ParseResult parse(const Command& c, const Bytes& b, size_t len) { return parseReply(c, b.data(), len); }
@@ -75,7 +77,9 @@ Reply replyOf(const Command& c, const std::string& text) {
   return r.reply;
 }
 
-std::vector<std::string> names(const std::vector<const char*>& v) { return std::vector<std::string>(v.begin(), v.end()); }
+std::vector<std::string> names(const std::vector<const char*>& v) {
+  return std::vector<std::string>(v.begin(), v.end());
+}
 
 // docs/protocols/mate.md §13 replies.
 const char* kMxStatusReply = "03 89 84 89 00 55 3F 02 00 15 00 FE 02 A8 03 EC";
@@ -779,8 +783,10 @@ TEST_CASE("PJON frames: the HELLO example, commands, escaping", "[mate]") {
 
   // MX status command for the device bus: 7-byte payload, 13-byte packet, CRC8.
   CHECK(hexOf(pjon::encodeCommand(Command::status(1, 1, 0xFF))) == "00 02 0D 87 01 0A 01 04 00 01 00 FF 2D");
-  CHECK(hexOf(pjon::frame(pjon::encodeCommand(Command::status(1, 1, 0xFF)))) == "95 00 02 0D 87 01 0A 01 04 00 01 00 FF 2D EA");
-  CHECK(hexOf(pjon::frame(pjon::encodeCommand(Command::write(3, kRegTime, 0x8DA9)))) == "95 00 02 0D 87 01 0A 03 03 40 04 8D A9 A1 EA");
+  CHECK(hexOf(pjon::frame(pjon::encodeCommand(Command::status(1, 1, 0xFF)))) ==
+        "95 00 02 0D 87 01 0A 01 04 00 01 00 FF 2D EA");
+  CHECK(hexOf(pjon::frame(pjon::encodeCommand(Command::write(3, kRegTime, 0x8DA9)))) ==
+        "95 00 02 0D 87 01 0A 03 03 40 04 8D A9 A1 EA");
   // Reserved bytes in the packet are escaped.
   const Bytes special = hex("95 EA BB");
   const Bytes framed = pjon::frame(pjon::encodePacket(0, 2, special.data(), special.size()));
@@ -950,10 +956,18 @@ TEST_CASE("PJON bridge replies feed the MATE parser", "[mate]") {
 
 TEST_CASE("PJON round trip of every docs/protocols/mate.md §13 command", "[mate]") {
   const std::vector<Command> cmds = {
-      Command::read(0, 0),         Command::read(1, 0),          Command::status(1, 1, 0xFF),
-      Command::status(2, 1),       Command::status(3, 0x0A),     Command::logPage(1, 0),
-      Command::logPage(1, 127),    Command::read(1, 0x4000),     Command::write(2, 0x4001, 0x9A),
-      Command::write(3, 0x4004, 0x8DA9), Command::read(1, 0x01C8), Command::read(3, 0x00D5),
+      Command::read(0, 0),
+      Command::read(1, 0),
+      Command::status(1, 1, 0xFF),
+      Command::status(2, 1),
+      Command::status(3, 0x0A),
+      Command::logPage(1, 0),
+      Command::logPage(1, 127),
+      Command::read(1, 0x4000),
+      Command::write(2, 0x4001, 0x9A),
+      Command::write(3, 0x4004, 0x8DA9),
+      Command::read(1, 0x01C8),
+      Command::read(3, 0x00D5),
   };
   for (const Command& c : cmds) {
     const Bytes wire = encode(c);

@@ -94,7 +94,8 @@ TEST_CASE("CRC-16/MODBUS parameters: init FFFF, poly A001 reflected, no final xo
   CHECK(crc16(hex("01 04 00 01 00 01")) == 0x0A60);
 }
 
-TEST_CASE("CRC vectors from the original Python sensor module (docs/protocols/modbus.md §9), the five correct ones", "[modbus][crc]") {
+TEST_CASE("CRC vectors from the original Python sensor module (docs/protocols/modbus.md §9), the five correct ones",
+          "[modbus][crc]") {
   checkVectors({
       {"01 04 00 01 00 01", "60 0A"},
       {"01 04 00 02 00 01", "90 0A"},
@@ -104,7 +105,8 @@ TEST_CASE("CRC vectors from the original Python sensor module (docs/protocols/mo
   });
 }
 
-TEST_CASE("original Python sensor module and vendor manual CRC D1 BA for 01 04 02 02 22 is wrong; 38 49 is right", "[modbus][crc]") {
+TEST_CASE("original Python sensor module and vendor manual CRC D1 BA for 01 04 02 02 22 is wrong; 38 49 is right",
+          "[modbus][crc]") {
   const Bytes frame = hex("01 04 02 02 22");
   CHECK(wireCrc(frame) == "38 49");
   CHECK(wireCrc(frame) != "D1 BA");
@@ -133,13 +135,13 @@ TEST_CASE("original Python sensor module and vendor manual CRC D1 BA for 01 04 0
 
 TEST_CASE("CRC vectors from the vendor manual and e-tinkers page (docs/protocols/modbus.md §9)", "[modbus][crc]") {
   checkVectors({
-      {"01 03 01 01 00 01", "D4 36"},              // read address
-      {"01 03 02 00 01", "79 84"},                 // e-tinkers address reply
-      {"01 06 01 01 00 08", "D8 30"},              // set address 8
+      {"01 03 01 01 00 01", "D4 36"},                 // read address
+      {"01 03 02 00 01", "79 84"},                    // e-tinkers address reply
+      {"01 06 01 01 00 08", "D8 30"},                 // set address 8
       {"01 10 01 01 00 02 04 00 20 25 80", "25 09"},  // fc 10 write address + baud
-      {"01 10 01 01 00 02", "11 F4"},              // fc 10 reply
-      {"01 04 02 0B EA", "3F 8F"},                 // x100 variant, 30.50 degC
-      {"01 04 02 15 54", "B6 5F"},                 // x100 variant
+      {"01 10 01 01 00 02", "11 F4"},                 // fc 10 reply
+      {"01 04 02 0B EA", "3F 8F"},                    // x100 variant, 30.50 degC
+      {"01 04 02 15 54", "B6 5F"},                    // x100 variant
   });
 }
 
@@ -167,8 +169,8 @@ TEST_CASE("extra CRC vectors (docs/protocols/modbus.md §9)", "[modbus][crc]") {
       {"01 06 01 03 FF EC", "38 4B"},  // temperature correction -2.0
       {"00 06 01 01 00 01", "19 E7"},  // broadcast: set address 1
       {"01 03 00 01 00 02", "95 CB"},
-      {"01 83 02", "C0 F1"},           // exception, fc 03, illegal data address
-      {"01 84 02", "C2 C1"},           // exception, fc 04, illegal data address
+      {"01 83 02", "C0 F1"},  // exception, fc 03, illegal data address
+      {"01 84 02", "C2 C1"},  // exception, fc 04, illegal data address
   });
 }
 
@@ -332,7 +334,7 @@ TEST_CASE("validate: fc 10 takes 1..123 values, fc 06 exactly one", "[modbus][va
 
 TEST_CASE("validate: address + count must not run past register 65535", "[modbus][validate]") {
   CHECK_FALSE(validate(Request::read(1, kReadInputRegisters, 0xFFFF, 1)));
-  CHECK_FALSE(validate(Request::read(1, kReadHoldingRegisters, 65500, 36)));  // last = 65535
+  CHECK_FALSE(validate(Request::read(1, kReadHoldingRegisters, 65500, 36)));   // last = 65535
   CHECK_FALSE(validate(Request::read(1, kReadHoldingRegisters, 65411, 125)));  // last = 65535
   CHECK_FALSE(validate(Request::writeSingle(1, 0xFFFF, 1)));
   CHECK_FALSE(validate(Request::writeMultiple(1, 0xFFFE, {1, 2})));

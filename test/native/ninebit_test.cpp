@@ -100,7 +100,9 @@ TEST_CASE("ninebit: over a pty the bytes arrive whole and the parity steps are r
     uint8_t buf[64];
     ssize_t n = 0;
     for (int waited = 0; n < 8 && waited < 2000;) {
-      struct pollfd pfd{m, POLLIN, 0};
+      struct pollfd pfd {
+        m, POLLIN, 0
+      };
       if (::poll(&pfd, 1, 10) > 0) {
         ssize_t got = ::read(m, buf + n, sizeof buf - static_cast<size_t>(n));
         if (got > 0) n += got;

@@ -185,7 +185,8 @@ TEST_CASE("mate session: writeVerified reads back and reports EVERIFY over a pty
   co.settle = 20ms;
   co.reconnectMin = 100ms;
   co.reconnectMax = 200ms;
-  auto ch = std::make_shared<io::Channel>(io, std::make_unique<io::NineBitLink>(io, set, io::NineBitMode::MarkSpace), co, nullptr);
+  auto ch = std::make_shared<io::Channel>(io, std::make_unique<io::NineBitLink>(io, set, io::NineBitMode::MarkSpace),
+                                          co, nullptr);
   std::optional<Error> opened;
   ch->open([&](const Error& e) { opened = e; });
   for (int i = 0; i < 200 && !opened; ++i) io.run_one_for(10ms);

@@ -503,7 +503,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const res = await fetch(`${nr.url}/${route}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const textBody = await res.text();
-    let json = null;
+    let json;
     try {
       json = textBody ? JSON.parse(textBody) : null;
     } catch {
@@ -515,7 +515,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
   const post = (route, bearer, body) => call('POST', route, bearer, body);
 
   /** Starts a Test or Scan job and answers { status, body: the finished job } (or the refusal). */
-  async function job(route, body) {
+  async function runJob(route, body) {
     const started = await post(route, tokens.admin, body);
     if (started.status !== 202) return started;
     const base = route.slice(0, route.lastIndexOf('/'));
@@ -732,7 +732,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
 
   describe('M307 device panel', function () {
     it('Test through the deployed flow\'s connection: the identity from the pooled client, no second connection', async function () {
-      const r = await job('fieldlink/m307-device/test', { host: '127.0.0.1', port: String(m307Pooled.port), timeout: '1000' });
+      const r = await runJob('fieldlink/m307-device/test', { host: '127.0.0.1', port: String(m307Pooled.port), timeout: '1000' });
       assert.strictEqual(r.status, 200, JSON.stringify(r.body));
       assert.strictEqual(r.body.via, 'pool');
       assert.match(r.body.note, /deployed flow's connection/);
@@ -749,7 +749,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
 
     it('Test of a device the flow does not use: reachable, speaks M307, its identity', async function () {
       const before = m307Free.sim.stats.connections;
-      const r = await job('fieldlink/m307-device/test', { host: '127.0.0.1', port: String(m307Free.port), timeout: '1000' });
+      const r = await runJob('fieldlink/m307-device/test', { host: '127.0.0.1', port: String(m307Free.port), timeout: '1000' });
       assert.strictEqual(r.status, 200, JSON.stringify(r.body));
       assert.strictEqual(r.body.via, 'direct');
       assert.deepStrictEqual(r.body.inUse, []);
@@ -767,7 +767,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
       const other = await M307Client.connect('127.0.0.1', { port: m307Free.port, timeout: 1000 });
       try {
         const refusedBefore = m307Free.sim.stats.refused;
-        const r = await job('fieldlink/m307-device/test', { host: '127.0.0.1', port: String(m307Free.port), timeout: '1000' });
+        const r = await runJob('fieldlink/m307-device/test', { host: '127.0.0.1', port: String(m307Free.port), timeout: '1000' });
         assert.strictEqual(r.status, 200);
         assert.strictEqual(r.body.via, 'direct');
         const last = r.body.findings[r.body.findings.length - 1];
@@ -780,7 +780,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
     });
 
     it('nothing listens: CONNECTION_REFUSED', async function () {
-      const r = await job('fieldlink/m307-device/test', { host: '127.0.0.1', port: '1', timeout: '1000' });
+      const r = await runJob('fieldlink/m307-device/test', { host: '127.0.0.1', port: '1', timeout: '1000' });
       assert.strictEqual(r.status, 200);
       assert.deepStrictEqual(r.body.findings.map((f) => f.code), ['CONNECTION_REFUSED']);
     });
@@ -815,7 +815,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
       assert.ok(ms < 2000, `cancelled in ${ms} ms`);
       assert.strictEqual(typeof scan.progress.port, 'number');
       assert.strictEqual(scan.progress.of, 10);
-      const again = await job('fieldlink/mate-bus/scan', { serialPort: mateFree.link, timeout: '40', retries: '1' });
+      const again = await runJob('fieldlink/mate-bus/scan', { serialPort: mateFree.link, timeout: '40', retries: '1' });
       assert.strictEqual(again.body.state, 'done', 'the port was free again');
       assert.strictEqual(again.body.findings[again.body.findings.length - 1].code, 'OK');
     });
@@ -850,7 +850,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
 
     it('Scan through the deployed flow\'s bus: hub, MX, FX and DC with firmware', async function () {
       const before = mateDeployed.sim.stats.commands;
-      const r = await job('fieldlink/mate-bus/scan', { serialPort: mateDeployed.link, timeout: '40', retries: '1' });
+      const r = await runJob('fieldlink/mate-bus/scan', { serialPort: mateDeployed.link, timeout: '40', retries: '1' });
       assert.strictEqual(r.status, 200, JSON.stringify(r.body));
       assert.strictEqual(r.body.via, 'pool');
       assert.match(r.body.note, /deployed flow's bus/);
@@ -863,7 +863,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
     });
 
     it('Scan of a port the flow does not use: port check, then the hub ports with firmware', async function () {
-      const r = await job('fieldlink/mate-bus/scan', { serialPort: mateFree.link, timeout: '40', retries: '1', parityMode: 'auto', transport: 'serial' });
+      const r = await runJob('fieldlink/mate-bus/scan', { serialPort: mateFree.link, timeout: '40', retries: '1', parityMode: 'auto', transport: 'serial' });
       assert.strictEqual(r.status, 200, JSON.stringify(r.body));
       assert.strictEqual(r.body.via, 'direct');
       assert.deepStrictEqual(r.body.inUse, []);
@@ -872,7 +872,7 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
     });
 
     it('a missing port: PORT_NOT_FOUND', async function () {
-      const r = await job('fieldlink/mate-bus/scan', { serialPort: path.join(tmp, 'no-mate'), timeout: '40' });
+      const r = await runJob('fieldlink/mate-bus/scan', { serialPort: path.join(tmp, 'no-mate'), timeout: '40' });
       assert.strictEqual(r.status, 200);
       // PORT_NOT_FOUND first; the verdict is NO_RS485_CONVERTER when this machine has no adapter.
       assert.strictEqual(r.body.findings[0].code, 'PORT_NOT_FOUND');

@@ -42,7 +42,7 @@ function getJson(url) {
         try {
           resolve({ status: res.statusCode, body: JSON.parse(text) });
         } catch (err) {
-          reject(new Error(`${url}: ${res.statusCode} ${text.slice(0, 200)}`));
+          reject(new Error(`${url}: ${res.statusCode} ${text.slice(0, 200)}`, { cause: err }));
         }
       });
     }).on('error', reject);

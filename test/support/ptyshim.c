@@ -16,9 +16,7 @@
 
 static const char kPtsPrefix[] = "/sys/class/tty/pts/";
 
-static int is_pts_sysfs(const char *path) {
-  return path && strncmp(path, kPtsPrefix, sizeof kPtsPrefix - 1) == 0;
-}
+static int is_pts_sysfs(const char *path) { return path && strncmp(path, kPtsPrefix, sizeof kPtsPrefix - 1) == 0; }
 
 static int fake_link_stat(struct stat *st) {
   memset(st, 0, sizeof *st);
@@ -38,7 +36,10 @@ int __lxstat(int ver, const char *path, struct stat *st) {
   static int (*real)(int, const char *, struct stat *);
   if (is_pts_sysfs(path)) return fake_link_stat(st);
   if (!real) real = (int (*)(int, const char *, struct stat *))dlsym(RTLD_NEXT, "__lxstat");
-  if (!real) { errno = ENOSYS; return -1; }
+  if (!real) {
+    errno = ENOSYS;
+    return -1;
+  }
   return real(ver, path, st);
 }
 
@@ -50,7 +51,7 @@ ssize_t readlink(const char *path, char *buf, size_t size) {
     memcpy(buf, target, n);
     return (ssize_t)n;
   }
-  if (!real) real = (ssize_t (*)(const char *, char *, size_t))dlsym(RTLD_NEXT, "readlink");
+  if (!real) real = (ssize_t(*)(const char *, char *, size_t))dlsym(RTLD_NEXT, "readlink");
   return real(path, buf, size);
 }
 

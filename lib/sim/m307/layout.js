@@ -106,7 +106,7 @@ function writeTextField(buf, off, len, text) {
   try {
     E.writeAscii(buf, off, len, text);
   } catch (err) {
-    throw new RangeError(`${err.message} (field of ${len} bytes at offset ${off})`);
+    throw new RangeError(`${err.message} (field of ${len} bytes at offset ${off})`, { cause: err });
   }
 }
 

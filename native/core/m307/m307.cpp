@@ -238,7 +238,8 @@ size_t LogStreamParser::feed(const uint8_t* data, size_t len) {
     // A run of whole records, copied at once; it stops where THE-END might start (or a
     // partial record), which the next turn decides.
     size_t run = kLogRecordSize;
-    while (avail - run >= kLogRecordSize && !(avail - run >= kTheEndLen && std::memcmp(p + run, kTheEnd, kTheEndLen) == 0)) {
+    while (avail - run >= kLogRecordSize &&
+           !(avail - run >= kTheEndLen && std::memcmp(p + run, kTheEnd, kTheEndLen) == 0)) {
       run += kLogRecordSize;
     }
     records_.insert(records_.end(), p, p + run);
@@ -371,7 +372,8 @@ Error applyFields(int n, const std::vector<FieldValue>& values, Record& rec) {
       case FieldType::Text:
         if (!v.isText) return validationError(v.name + " must be a string", "EINVAL");
         if (static_cast<int>(v.text.size()) > it->length)
-          return validationError(v.name + " must be at most " + str(it->length) + " characters, got " + str(static_cast<long>(v.text.size())));
+          return validationError(v.name + " must be at most " + str(it->length) + " characters, got " +
+                                 str(static_cast<long>(v.text.size())));
         for (char c : v.text)
           if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E)
             return validationError(v.name + " must be printable ASCII", "EINVAL");

@@ -49,8 +49,8 @@ struct Reading {
 Reading decodeTemperature(int16_t raw, double resolution);
 Reading decodeHumidity(int16_t raw);
 
-int bcdToInt(uint8_t b);            // -1 when not valid BCD
-uint8_t intToBcd(int v);            // v in 0..99
+int bcdToInt(uint8_t b);  // -1 when not valid BCD
+uint8_t intToBcd(int v);  // v in 0..99
 // The packed hour byte: bit6 = 12-hour mode, bit5 = PM, bits4..0 BCD 1..12.
 // Returns 0..23, or -1 when the byte is not a valid hour. Bit6 = 0: 24-hour BCD.
 int decodeHour(uint8_t b);
@@ -130,8 +130,8 @@ struct FieldSpec {
   const char* name;
   int offset;
   FieldType type;
-  int length;    // bytes (Text: the fixed width)
-  long min, max; // numeric range accepted on write
+  int length;     // bytes (Text: the fixed width)
+  long min, max;  // numeric range accepted on write
   bool writable = true;
 };
 const std::vector<FieldSpec>& fieldsOf(int record);  // record 0..5

@@ -119,7 +119,8 @@ bool decodeCommand(const uint8_t* data, size_t len, Command& out) {
 }
 
 Error checkPort(long long port) {
-  if (port < 0 || port > kMaxPort) return rangeError("port", 0, kMaxPort, port, " (0 = the hub, or the device when there is no hub)");
+  if (port < 0 || port > kMaxPort)
+    return rangeError("port", 0, kMaxPort, port, " (0 = the hub, or the device when there is no hub)");
   return {};
 }
 
@@ -148,14 +149,15 @@ Error validate(const Command& cmd) {
   if (Error e = checkPort(cmd.port)) return e;
   switch (cmd.type) {
     case kRead:
-    case kWrite:
-      return {};
+    case kWrite: return {};
     case kStatus:
       if (cmd.address != kStatusPage && !isDcPage(cmd.address))
-        return validationError("status page must be 1 (MX, FX) or 10..15 (FLEXnet DC pages 0x0A..0x0F), got " + str(cmd.address));
+        return validationError("status page must be 1 (MX, FX) or 10..15 (FLEXnet DC pages 0x0A..0x0F), got " +
+                               str(cmd.address));
       return {};
     case kLog:
-      if (cmd.address != 0) return validationError("a log page request has address 0, got " + str(cmd.address), "EINVAL");
+      if (cmd.address != 0)
+        return validationError("a log page request has address 0, got " + str(cmd.address), "EINVAL");
       return checkLogDay(cmd.value);
     case kIncDec00:
     case kIncDec01:
@@ -164,8 +166,9 @@ Error validate(const Command& cmd) {
                                  "read the register and write the new value instead",
                              "ENOTSUPPORTED");
   }
-  return validationError("command type " + str(cmd.type) + " is not a MATE command (allowed: 2 read, 3 write, 4 status, 22 log)",
-                         "EINVAL");
+  return validationError(
+      "command type " + str(cmd.type) + " is not a MATE command (allowed: 2 read, 3 write, 4 status, 22 log)",
+      "EINVAL");
 }
 
 size_t expectedReplyLength(uint8_t type) {
@@ -173,12 +176,9 @@ size_t expectedReplyLength(uint8_t type) {
     case kIncDec00:
     case kIncDec01:
     case kRead:
-    case kWrite:
-      return kValueReplyLength;
-    case kStatus:
-      return kStatusReplyLength;
-    case kLog:
-      return kLogReplyLength;
+    case kWrite: return kValueReplyLength;
+    case kStatus: return kStatusReplyLength;
+    case kLog: return kLogReplyLength;
   }
   return 0;
 }
@@ -188,14 +188,12 @@ bool acceptsByte0(const Command& cmd, uint8_t byte0) {
     case kIncDec00:
     case kIncDec01:
     case kRead:
-    case kWrite:
-      return byte0 == cmd.type || (cmd.port == 0 && byte0 == kNoDevice);
+    case kWrite: return byte0 == cmd.type || (cmd.port == 0 && byte0 == kNoDevice);
     case kStatus:
       if (cmd.address == kStatusPage) return byte0 == kMx || byte0 == kFx;
       if (isDcPage(cmd.address)) return byte0 == kDc;
       return byte0 >= kHub && byte0 <= kDc;
-    case kLog:
-      return byte0 == kLog;
+    case kLog: return byte0 == kLog;
   }
   return false;
 }
@@ -234,8 +232,9 @@ ParseResult parseReply(const Command& cmd, const uint8_t* data, size_t len) {
       if (avail < L) {
         pending = true;
       } else {
-        keep(res, withRaw(checksumError("sum", "reply from " + port + " to " + describe(cmd) + " failed its checksum (sum " +
-                                                   hex4(checksum(p, L - 2)) + ", frame says " + hex4(readBE16(p + L - 2)) + ")"),
+        keep(res, withRaw(checksumError("sum", "reply from " + port + " to " + describe(cmd) +
+                                                   " failed its checksum (sum " + hex4(checksum(p, L - 2)) +
+                                                   ", frame says " + hex4(readBE16(p + L - 2)) + ")"),
                           p, L));
       }
       // It may still be a whole frame of another length (e.g. a 5-byte reply to a STATUS).
@@ -250,9 +249,9 @@ ParseResult parseReply(const Command& cmd, const uint8_t* data, size_t len) {
         if (avail >= kValueReplyLength && checksumOk(p, kValueReplyLength)) found = kValueReplyLength;
         else if (L != kValueReplyLength && avail >= L && checksumOk(p, L)) found = L;
         if (found) {
-          Error e = rejectedError(
-              "replyByte0", b0,
-              "the device on " + port + " rejected " + describe(cmd) + " as an invalid command (reply byte 0 = " + hex2(b0) + ")");
+          Error e = rejectedError("replyByte0", b0,
+                                  "the device on " + port + " rejected " + describe(cmd) +
+                                      " as an invalid command (reply byte 0 = " + hex2(b0) + ")");
           e.rawHex = toHex(p, found);
           keep(res, std::move(e));
           i += found - 1;
@@ -266,14 +265,16 @@ ParseResult parseReply(const Command& cmd, const uint8_t* data, size_t len) {
     // A well-formed frame that answers something else.
     for (size_t n : {kValueReplyLength, kStatusReplyLength, kLogReplyLength}) {
       if ((ours && n == L) || !canHaveLength(b0, n) || avail < n || !checksumOk(p, n)) continue;
-      std::string what = n == kValueReplyLength ? (b0 == 0 ? std::string("a hub-style 00 reply") : "a " + std::string(commandTypeName(b0)) + " reply")
-                         : n == kStatusReplyLength ? "a status page from device type " + str(b0) + " (" + deviceTypeName(b0) + ")"
-                                                   : "a " + std::string(commandTypeName(b0)) + " page";
+      std::string what =
+          n == kValueReplyLength
+              ? (b0 == 0 ? std::string("a hub-style 00 reply") : "a " + std::string(commandTypeName(b0)) + " reply")
+          : n == kStatusReplyLength ? "a status page from device type " + str(b0) + " (" + deviceTypeName(b0) + ")"
+                                    : "a " + std::string(commandTypeName(b0)) + " page";
       const bool status = cmd.type == kStatus && n == kStatusReplyLength;
       const long long expected = status ? (isDcPage(cmd.address) ? kDc : -1) : cmd.type;
       Error e = withRaw(mismatchError(status ? "deviceType" : "command", expected, b0,
-                                      port + " answered " + describe(cmd) + " with " + what + " (byte 0 = " + hex2(b0) + ", " +
-                                          str(static_cast<long long>(n)) + " bytes)"),
+                                      port + " answered " + describe(cmd) + " with " + what + " (byte 0 = " + hex2(b0) +
+                                          ", " + str(static_cast<long long>(n)) + " bytes)"),
                         p, n);
       keep(res, std::move(e));
       i += n - 1;
@@ -285,11 +286,12 @@ ParseResult parseReply(const Command& cmd, const uint8_t* data, size_t len) {
 }
 
 Error deadlineError(const Command& cmd, const uint8_t* data, size_t len) {
-  if (len == 0) return Error(ErrorKind::Timeout, "ETIMEDOUT", "no reply from port " + str(cmd.port) + " to " + describe(cmd));
+  if (len == 0)
+    return Error(ErrorKind::Timeout, "ETIMEDOUT", "no reply from port " + str(cmd.port) + " to " + describe(cmd));
   ParseResult r = parseReply(cmd, data, len);
   if (r.error) return r.error;
-  return withRaw(frameError("incomplete or unrecognised reply from port " + str(cmd.port) + " to " + describe(cmd) + " (" +
-                            str(static_cast<long long>(len)) + " bytes, expected " +
+  return withRaw(frameError("incomplete or unrecognised reply from port " + str(cmd.port) + " to " + describe(cmd) +
+                            " (" + str(static_cast<long long>(len)) + " bytes, expected " +
                             str(static_cast<long long>(expectedReplyLength(cmd.type))) + ")"),
                  data, len);
 }

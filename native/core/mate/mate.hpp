@@ -22,9 +22,9 @@ enum CommandType : uint8_t {
   kIncDec00 = 0x00,
   kIncDec01 = 0x01,
   kRead = 0x02,
-  kWrite = 0x03,    // also "controls" such as inverter on/off
-  kStatus = 0x04,   // address = status page
-  kLog = 0x16,      // MX/FM only; value = days back
+  kWrite = 0x03,   // also "controls" such as inverter on/off
+  kStatus = 0x04,  // address = status page
+  kLog = 0x16,     // MX/FM only; value = days back
 };
 
 // Device type: the low byte of register 0x0000, and byte 0 of a STATUS reply (docs/protocols/mate.md §6).
@@ -39,14 +39,14 @@ enum DeviceType : uint8_t {
 constexpr uint16_t kDeviceTypeMask = 0x00FF;
 inline uint8_t deviceTypeOf(uint16_t register0) { return static_cast<uint8_t>(register0 & kDeviceTypeMask); }
 
-constexpr uint8_t kMaxPort = 10;            // hub ports 1..10; 0 = the hub itself, or the device without a hub
-constexpr uint16_t kMaxLogDay = 128;        // larger days are clamped to 128 by the MX
-constexpr uint16_t kStatusPage = 0x0001;    // MX and FX status page
-constexpr uint16_t kDcFirstPage = 0x000A;   // FLEXnet DC pages A..F
+constexpr uint8_t kMaxPort = 10;           // hub ports 1..10; 0 = the hub itself, or the device without a hub
+constexpr uint16_t kMaxLogDay = 128;       // larger days are clamped to 128 by the MX
+constexpr uint16_t kStatusPage = 0x0001;   // MX and FX status page
+constexpr uint16_t kDcFirstPage = 0x000A;  // FLEXnet DC pages A..F
 constexpr uint16_t kDcLastPage = 0x000F;
-constexpr uint16_t kMxStatusParam = 0x00FF; // what the MATE sends with an MX status request (0 works too)
+constexpr uint16_t kMxStatusParam = 0x00FF;  // what the MATE sends with an MX status request (0 works too)
 constexpr size_t kCommandLength = 8;
-constexpr size_t kValueReplyLength = 5;     // read/write/inc/dec: byte0 + value + checksum
+constexpr size_t kValueReplyLength = 5;  // read/write/inc/dec: byte0 + value + checksum
 constexpr size_t kStatusPayloadLength = 13;
 constexpr size_t kStatusReplyLength = 16;
 constexpr size_t kLogPayloadLength = 14;
@@ -54,7 +54,7 @@ constexpr size_t kLogReplyLength = 17;
 // The gap a MATE master keeps between packets on a real wire: uMATE found that a device
 // gets confused when packets come back to back, and waits 2 ms.
 constexpr unsigned kInterFrameMicros = 2000;
-constexpr uint8_t kInvalidCommandBit = 0x80; // set in reply byte 0: the device rejected the command
+constexpr uint8_t kInvalidCommandBit = 0x80;  // set in reply byte 0: the device rejected the command
 
 // Registers used by the MATE for discovery and its periodic sync duties (docs/protocols/mate.md §8).
 constexpr uint16_t kRegDeviceType = 0x0000;
@@ -103,11 +103,11 @@ bool decodeCommand(const uint8_t* data, size_t len, Command& out);
 
 // Argument checks on the numbers as the caller gave them (before narrowing); each returns
 // an empty Error or a ValidationError (ERANGE) that names the argument and the range.
-Error checkPort(long long port);           // 0..10
-Error checkRegister(long long reg);        // 0..65535
-Error checkValue(long long value);         // 0..65535
-Error checkLogDay(long long day);          // 0..128
-Error checkDcPage(long long page);         // 10..15 (0x0A..0x0F)
+Error checkPort(long long port);     // 0..10
+Error checkRegister(long long reg);  // 0..65535
+Error checkValue(long long value);   // 0..65535
+Error checkLogDay(long long day);    // 0..128
+Error checkDcPage(long long page);   // 10..15 (0x0A..0x0F)
 // Whole-command check before encoding: port, a supported type (inc/dec: ENOTSUPPORTED;
 // others: EINVAL), status page 1 or 0x0A..0x0F, log address 0 and day 0..128.
 Error validate(const Command& cmd);
@@ -141,7 +141,7 @@ struct ParseResult {
   size_t offset = 0;  // bytes skipped before the reply (leading garbage)
   size_t length = 0;
   Reply reply;
-  Error error;        // the best explanation so far, also set with NeedMore
+  Error error;  // the best explanation so far, also set with NeedMore
 };
 
 // Looks for the reply to `cmd` in the bytes received so far. Leading garbage is skipped

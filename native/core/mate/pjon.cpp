@@ -37,23 +37,31 @@ uint32_t readBE32(const uint8_t* p) { return (static_cast<uint32_t>(readBE16(p))
 // Checks an unescaped packet and splits it.
 Error checkPacket(const Bytes& b, Packet& out) {
   const size_t n = b.size();
-  if (n < 5) return frameError("EFRAME", "PJON packet of " + str(static_cast<long long>(n)) + " bytes is too short", b.data(), n);
+  if (n < 5)
+    return frameError("EFRAME", "PJON packet of " + str(static_cast<long long>(n)) + " bytes is too short", b.data(),
+                      n);
   if (crc8(b.data(), 3) != b[3]) return withRaw(checksumError("crc8", "PJON header CRC8 does not match"), b.data(), n);
   if (b[2] != n)
-    return frameError("EFRAME", "PJON length byte says " + str(b[2]) + " but the frame holds " + str(static_cast<long long>(n)) + " bytes",
-                      b.data(), n);
+    return frameError(
+        "EFRAME",
+        "PJON length byte says " + str(b[2]) + " but the frame holds " + str(static_cast<long long>(n)) + " bytes",
+        b.data(), n);
   const uint8_t h = b[1];
   const uint8_t unsupported = kHeaderShared | kHeaderMac | kHeaderPort | kHeaderExtLength | kHeaderPacketId;
   if (h & unsupported)
-    return frameError("EFRAME", "PJON header " + hex2(h) + " asks for shared mode, MAC, port, extended length or packet id, which the bridge does not use",
-                      b.data(), n);
+    return frameError(
+        "EFRAME",
+        "PJON header " + hex2(h) +
+            " asks for shared mode, MAC, port, extended length or packet id, which the bridge does not use",
+        b.data(), n);
   const size_t crcLen = (h & kHeaderCrc32) ? 4 : 1;
   const size_t head = 4 + ((h & kHeaderTxInfo) ? 1 : 0);
   if (n < head + crcLen) return frameError("EFRAME", "PJON packet is shorter than its header", b.data(), n);
   const size_t body = n - crcLen;
   const bool ok = crcLen == 4 ? crc32(b.data(), body) == readBE32(b.data() + body) : crc8(b.data(), body) == b[body];
   if (!ok)
-    return withRaw(checksumError(crcLen == 4 ? "crc32" : "crc8", std::string("PJON packet ") + (crcLen == 4 ? "CRC32" : "CRC8") + " does not match"),
+    return withRaw(checksumError(crcLen == 4 ? "crc32" : "crc8",
+                                 std::string("PJON packet ") + (crcLen == 4 ? "CRC32" : "CRC8") + " does not match"),
                    b.data(), n);
   out.recipient = b[0];
   out.header = h;
@@ -63,7 +71,6 @@ Error checkPacket(const Bytes& b, Packet& out) {
   out.payload.assign(b.begin() + static_cast<std::ptrdiff_t>(head), b.begin() + static_cast<std::ptrdiff_t>(body));
   return {};
 }
-
 
 }  // namespace
 
@@ -208,7 +215,8 @@ ParseResult parseBridgeReply(const Command& cmd, const uint8_t* data, size_t len
     if (pk.payload.size() == 1) {
       const uint8_t code = pk.payload[0];
       std::string what = code == 'E' ? " ('E': the bridge could not use the packet)" : code == 'N' ? " ('N': NAK)" : "";
-      Error e(ErrorKind::Protocol, "EBRIDGE", "the PJON bridge reported error " + hex2(code) + what + " for port " + str(cmd.port), code);
+      Error e(ErrorKind::Protocol, "EBRIDGE",
+              "the PJON bridge reported error " + hex2(code) + what + " for port " + str(cmd.port), code);
       e.cause = Cause::Rejected;  // the bridge refused the packet: ranks with a device's refusal
       e.rawHex = toHex(data + at, f.length);
       keep(std::move(e));
@@ -226,8 +234,9 @@ ParseResult parseBridgeReply(const Command& cmd, const uint8_t* data, size_t len
     if (r.error) {
       keep(std::move(r.error));
     } else {
-      keep(frameError("EFRAME", "the bridge forwarded " + str(static_cast<long long>(pk.payload.size())) + " bytes from port " +
-                                    str(cmd.port) + ", not a reply to the command",
+      keep(frameError("EFRAME",
+                      "the bridge forwarded " + str(static_cast<long long>(pk.payload.size())) + " bytes from port " +
+                          str(cmd.port) + ", not a reply to the command",
                       pk.payload.data(), pk.payload.size()));
     }
   }
@@ -239,8 +248,9 @@ Error bridgeDeadlineError(const Command& cmd, const uint8_t* data, size_t len, u
   if (len == 0) return deadlineError(cmd, data, 0);
   ParseResult r = parseBridgeReply(cmd, data, len, hostId);
   if (r.error) return r.error;
-  return frameError("EFRAME", "no complete reply from the PJON bridge for port " + str(cmd.port) + " (" + str(static_cast<long long>(len)) +
-                                  " bytes)",
+  return frameError("EFRAME",
+                    "no complete reply from the PJON bridge for port " + str(cmd.port) + " (" +
+                        str(static_cast<long long>(len)) + " bytes)",
                     data, len);
 }
 

@@ -28,10 +28,10 @@ namespace fl::mate::pjon {
 constexpr uint8_t kStart = 0x95;
 constexpr uint8_t kEnd = 0xEA;
 constexpr uint8_t kEscape = 0xBB;
-constexpr uint8_t kAck = 0x06;         // TSDL acknowledge, sent outside frames (skipped by the parser)
+constexpr uint8_t kAck = 0x06;  // TSDL acknowledge, sent outside frames (skipped by the parser)
 constexpr uint8_t kBroadcast = 0;
-constexpr uint8_t kHostId = 1;         // the PC's PJON id (pymate)
-constexpr uint8_t kBridgeId = 2;       // uMATE Bridge.ino DEVICE_ID
+constexpr uint8_t kHostId = 1;           // the PC's PJON id (pymate)
+constexpr uint8_t kBridgeId = 2;         // uMATE Bridge.ino DEVICE_ID
 constexpr uint8_t kTargetDevice = 0x0A;  // send on the device bus (we are the MATE)
 constexpr uint8_t kTargetMate = 0x0B;    // send on the MATE bus (we emulate a device)
 constexpr size_t kCrc8MaxPacket = 15;
@@ -76,10 +76,11 @@ Bytes encodeForBus(uint8_t target, uint8_t byte0, const uint8_t* data, size_t le
 
 struct FrameResult {
   Verdict verdict = Verdict::NeedMore;
-  size_t offset = 0;  // Complete/Invalid: index of kStart. NeedMore: index of an unfinished frame's kStart, or len when none
+  size_t offset =
+      0;  // Complete/Invalid: index of kStart. NeedMore: index of an unfinished frame's kStart, or len when none
   size_t length = 0;  // Complete/Invalid: kStart..kEnd inclusive
   Packet packet;
-  Error error;        // Invalid: ProtocolError ECHECKSUM (check "crc8"/"crc32": header or packet CRC) or EFRAME
+  Error error;  // Invalid: ProtocolError ECHECKSUM (check "crc8"/"crc32": header or packet CRC) or EFRAME
 };
 
 // The first SFSP frame in `data`. Bytes before kStart are skipped; a kStart inside a frame

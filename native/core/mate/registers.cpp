@@ -22,7 +22,9 @@ constexpr RegisterSpec reg(const char* name, uint16_t address, double scale, con
                       isSigned,
                       access != W,
                       access == W || access == RW,
-                      access == ID ? Adjust::IncDec : access == ED ? Adjust::EnableDisable : Adjust::None,
+                      access == ID   ? Adjust::IncDec
+                      : access == ED ? Adjust::EnableDisable
+                                     : Adjust::None,
                       evidence,
                       note};
 }
@@ -63,11 +65,15 @@ constexpr RegisterSpec kMxRegisters[] = {
     reg("chargerCurrent", 0x01C7, 1, "A", R, "C-cap", "value - 128", -128),
     reg("chargerMode", 0x01C8, 1, "", R, "C-cap", "0 silent, 1 float, 2 bulk, 3 absorb, 4 equalize (as status byte 6)"),
     reg("auxControl", 0x01C9, 1, "", RW, "C-cap",
-        "bits 6..0 mode, bit 7 relay on; write 0x03 off / 0x83 on (doc, unverified); capture read 0x05 while status byte 5 was 0x3F"),
+        "bits 6..0 mode, bit 7 relay on; write 0x03 off / 0x83 on (doc, unverified); capture read 0x05 while status "
+        "byte 5 was 0x3F"),
     reg("chargerKwhToday", 0x01EA, 0.1, "kWh", R, "C-cap", "capture 2.2 kWh"),
-    reg("batteryTemperatureRaw", kRegBatteryTemperature, 1, "", R, "C-cap", "raw; the MATE copies it to 0x4001 of the FX and DC every 60 s"),
-    reg("time", kRegTime, 1, "", W, "C-cap", "packTime(); written by the MATE every 30 s; the MX echoes only the low byte"),
-    reg("date", kRegDate, 1, "", W, "X", "packDate(); pymate's doc says the MX gets it, the capture shows no date write to the MX"),
+    reg("batteryTemperatureRaw", kRegBatteryTemperature, 1, "", R, "C-cap",
+        "raw; the MATE copies it to 0x4001 of the FX and DC every 60 s"),
+    reg("time", kRegTime, 1, "", W, "C-cap",
+        "packTime(); written by the MATE every 30 s; the MX echoes only the low byte"),
+    reg("date", kRegDate, 1, "", W, "X",
+        "packDate(); pymate's doc says the MX gets it, the capture shows no date write to the MX"),
 };
 
 // --- FX inverter/charger (docs/protocols/mate.md §10) ---
@@ -140,7 +146,8 @@ constexpr RegisterSpec kFxRegisters[] = {
     reg("gridTieAuthority", 0x008A, 1, "", ID, "S", "enum"),
     reg("sellStatus", 0x008F, 1, "", R, "X",
         "stop reason 1..15 (pymate table); the capture read 55, which is not in that table"),
-    reg("batteryTemperatureSync", kRegBatteryTemperatureSync, 1, "", W, "C-cap", "the raw value read from MX 0x4000, written every 60 s"),
+    reg("batteryTemperatureSync", kRegBatteryTemperatureSync, 1, "", W, "C-cap",
+        "the raw value read from MX 0x4000, written every 60 s"),
 };
 
 // --- FLEXnet DC (docs/protocols/mate.md §11) ---
@@ -204,8 +211,10 @@ constexpr RegisterSpec kDcRegisters[] = {
     reg("resetBatteryMax", 0x00EB, 1, "", W, "C-cap", "write 0x00FF; the DC answered 0x00FE"),
     reg("resetBatteryMin", 0x00EC, 1, "", W, "C-cap", "write 0x00FF"),
     reg("batteryTemperature", 0x00F0, 1, "degC", R, "C-cap", "0x00FE = no sensor; capture 15"),
-    reg("batteryTemperatureSync", kRegBatteryTemperatureSync, 1, "", W, "C-cap", "the raw value read from MX 0x4000, written every 60 s"),
-    reg("time", kRegTime, 1, "", W, "C-cap", "packTime(); written by the MATE every 30 s; COMMS error on the MATE if unanswered"),
+    reg("batteryTemperatureSync", kRegBatteryTemperatureSync, 1, "", W, "C-cap",
+        "the raw value read from MX 0x4000, written every 60 s"),
+    reg("time", kRegTime, 1, "", W, "C-cap",
+        "packTime(); written by the MATE every 30 s; COMMS error on the MATE if unanswered"),
     reg("date", kRegDate, 1, "", W, "C-cap", "packDate(); written by the MATE every 60 s"),
 };
 
@@ -269,8 +278,9 @@ Error registerRaw(const RegisterSpec& spec, double value, uint16_t& raw) {
   const long long v = std::fabs(steps) < 1e9 ? std::llround(steps) - spec.offset : hi + 1;
   if (v < lo || v > hi) {
     std::string unit = *spec.unit ? std::string(" ") + spec.unit : "";
-    return validationError(std::string(spec.name) + " must be " + num(scaled(static_cast<double>(lo + spec.offset), spec.scale)) +
-                           ".." + num(scaled(static_cast<double>(hi + spec.offset), spec.scale)) + unit + ", got " + num(value));
+    return validationError(
+        std::string(spec.name) + " must be " + num(scaled(static_cast<double>(lo + spec.offset), spec.scale)) + ".." +
+        num(scaled(static_cast<double>(hi + spec.offset), spec.scale)) + unit + ", got " + num(value));
   }
   raw = static_cast<uint16_t>(v & 0xFFFF);
   return {};

@@ -18,14 +18,14 @@ namespace fl::mate {
 enum class Adjust : uint8_t { None, IncDec, EnableDisable };
 
 struct RegisterSpec {
-  const char* name;      // camelCase, unique per device
+  const char* name;  // camelCase, unique per device
   uint16_t address;
-  double scale;          // engineering value = (raw + offset) * scale
-  const char* unit;      // "V", "A", "kW", "kWh", "Ah", "kAh", "W", "%", "min", "h", "s", "days", "cycles", "degC", ""
-  int offset;            // e.g. -128 for MX 0x01C7 ("value - 128")
-  bool isSigned;         // raw is int16
+  double scale;      // engineering value = (raw + offset) * scale
+  const char* unit;  // "V", "A", "kW", "kWh", "Ah", "kAh", "W", "%", "min", "h", "s", "days", "cycles", "degC", ""
+  int offset;        // e.g. -128 for MX 0x01C7 ("value - 128")
+  bool isSigned;     // raw is int16
   bool readable;
-  bool writable;         // with a plain WRITE (type 03)
+  bool writable;  // with a plain WRITE (type 03)
   Adjust adjust;
   const char* evidence;  // "C-cap", "C", "S", "G", "X"
   const char* note;      // enum values, quirks; "" when none

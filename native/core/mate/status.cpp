@@ -27,9 +27,13 @@ Error frameError(std::string msg, const Reply& r) {
 
 Error checkReply(const Reply& r, uint8_t byte0, size_t payload, const char* what) {
   if (r.byte0 != byte0)
-    return frameError(std::string(what) + " must come with byte 0 = " + std::to_string(byte0) + ", got " + std::to_string(r.byte0), r);
+    return frameError(
+        std::string(what) + " must come with byte 0 = " + std::to_string(byte0) + ", got " + std::to_string(r.byte0),
+        r);
   if (r.payload.size() != payload)
-    return frameError(std::string(what) + " needs " + std::to_string(payload) + " payload bytes, got " + std::to_string(r.payload.size()), r);
+    return frameError(std::string(what) + " needs " + std::to_string(payload) + " payload bytes, got " +
+                          std::to_string(r.payload.size()),
+                      r);
   return {};
 }
 
@@ -47,7 +51,8 @@ const char* chargerModeName(int mode) {
 }
 
 std::vector<const char*> mxErrorNames(uint8_t bits) {
-  static const char* const names[8] = {nullptr, nullptr, nullptr, nullptr, nullptr, "shorted-battery-sensor", "too-hot", "high-voc"};
+  static const char* const names[8] = {nullptr,   nullptr,   nullptr, nullptr, nullptr, "shorted-battery-sensor",
+                                       "too-hot", "high-voc"};
   return bitNames(bits, names);
 }
 
@@ -88,8 +93,9 @@ MxLogPage decodeMxLogPage(const uint8_t* p) {
 }
 
 const char* fxOperationalModeName(int mode) {
-  static const char* const names[] = {"inverter-off", "search", "inverter-on", "charge", "silent", "float",
-                                      "equalize", "charger-off", "support", "sell-enabled", "pass-through"};
+  static const char* const names[] = {"inverter-off", "search",       "inverter-on", "charge",
+                                      "silent",       "float",        "equalize",    "charger-off",
+                                      "support",      "sell-enabled", "pass-through"};
   if (mode >= 0 && mode < static_cast<int>(sizeof names / sizeof names[0])) return names[mode];
   return "unknown";
 }
@@ -105,13 +111,14 @@ const char* fxAcModeName(int mode) {
 
 std::vector<const char*> fxErrorNames(uint8_t bits) {
   static const char* const names[8] = {"low-vac-output", "stacking-error", "over-temperature", "low-battery",
-                                       "phase-loss", "high-battery", "shorted-output", "back-feed"};
+                                       "phase-loss",     "high-battery",   "shorted-output",   "back-feed"};
   return bitNames(bits, names);
 }
 
 std::vector<const char*> fxWarningNames(uint8_t bits) {
-  static const char* const names[8] = {"ac-in-freq-high", "ac-in-freq-low", "ac-in-voltage-high", "ac-in-voltage-low",
-                                       "buy-amps-over-input-size", "temp-sensor-failed", "comm-error", "fan-failure"};
+  static const char* const names[8] = {
+      "ac-in-freq-high",          "ac-in-freq-low",     "ac-in-voltage-high", "ac-in-voltage-low",
+      "buy-amps-over-input-size", "temp-sensor-failed", "comm-error",         "fan-failure"};
   return bitNames(bits, names);
 }
 

@@ -14,7 +14,13 @@
 namespace fl::mate {
 
 // --- MX / FLEXmax charge controller status (reply byte 0 = 03) ---
-enum ChargerMode : uint8_t { kChargerSilent = 0, kChargerFloat = 1, kChargerBulk = 2, kChargerAbsorb = 3, kChargerEqualize = 4 };
+enum ChargerMode : uint8_t {
+  kChargerSilent = 0,
+  kChargerFloat = 1,
+  kChargerBulk = 2,
+  kChargerAbsorb = 3,
+  kChargerEqualize = 4
+};
 // "silent", "float", "bulk", "absorb", "equalize"; "unknown" otherwise.
 const char* chargerModeName(int mode);
 
@@ -42,16 +48,16 @@ MxStatus decodeMxStatus(const uint8_t* p);
 
 // --- MX log page (reply byte 0 = 0x16) ---
 struct MxLogPage {
-  double peakAmps = 0;      // A
-  double batteryMax = 0;    // V
-  double kwh = 0;           // kWh
-  int peakPvVoltage = 0;    // V
+  double peakAmps = 0;    // A
+  double batteryMax = 0;  // V
+  double kwh = 0;         // kWh
+  int peakPvVoltage = 0;  // V
   int absorbMinutes = 0;
   int floatMinutes = 0;
   int ah = 0;
-  double batteryMin = 0;    // V
-  double peakKw = 0;        // kW
-  int day = 0;              // days back, as returned (requests above 128 come back as 128)
+  double batteryMin = 0;  // V
+  double peakKw = 0;      // kW
+  int day = 0;            // days back, as returned (requests above 128 come back as 128)
   std::array<uint8_t, kLogPayloadLength> raw{};
 };
 // `p`: the 14 payload bytes.
@@ -71,19 +77,19 @@ std::vector<const char*> fxErrorNames(uint8_t bits);
 std::vector<const char*> fxWarningNames(uint8_t bits);
 
 struct FxStatus {
-  double inverterCurrent = 0;   // A (halved on a 230 V unit)
+  double inverterCurrent = 0;  // A (halved on a 230 V unit)
   double chargerCurrent = 0;
   double buyCurrent = 0;
   double sellCurrent = 0;
-  int acInputVoltage = 0;       // V (doubled on a 230 V unit)
+  int acInputVoltage = 0;  // V (doubled on a 230 V unit)
   int acOutputVoltage = 0;
   int operationalMode = 0;
   uint8_t errors = 0;
   int acMode = 0;
-  double batteryVoltage = 0;    // V, int16 / 10 (not doubled)
-  uint8_t misc = 0;             // byte 11 as sent (capture: 0x09, bit 3 meaning unknown)
-  bool is230V = false;          // misc bit 0
-  bool auxOn = false;           // misc bit 7
+  double batteryVoltage = 0;  // V, int16 / 10 (not doubled)
+  uint8_t misc = 0;           // byte 11 as sent (capture: 0x09, bit 3 meaning unknown)
+  bool is230V = false;        // misc bit 0
+  bool auxOn = false;         // misc bit 7
   uint8_t warnings = 0;
 };
 FxStatus decodeFxStatus(const uint8_t* p);
@@ -110,20 +116,20 @@ struct DcStatus {
   double inCurrent = 0;          // A, now
   double outCurrent = 0;
   double batteryCurrent = 0;
-  double inPower = 0;            // kW, now
-  double outPower = 0;           // straddles pages B and C
+  double inPower = 0;   // kW, now
+  double outPower = 0;  // straddles pages B and C
   double batteryPower = 0;
   int todayInAh = 0;
   int todayOutAh = 0;
   int todayBatteryAh = 0;
   double todayInKwh = 0;
   double todayOutKwh = 0;
-  double todayBatteryKwh = 0;    // page D
-  double daysSinceFull = 0;      // days
-  int minSocToday = 0;           // % (page F)
-  int netAh = 0;                 // battery net Ah
-  double netKwh = 0;             // battery net kWh
-  uint8_t unknownF7 = 0;         // block byte 72 (capture: 0x0F)
+  double todayBatteryKwh = 0;                 // page D
+  double daysSinceFull = 0;                   // days
+  int minSocToday = 0;                        // % (page F)
+  int netAh = 0;                              // battery net Ah
+  double netKwh = 0;                          // battery net kWh
+  uint8_t unknownF7 = 0;                      // block byte 72 (capture: 0x0F)
   std::array<uint8_t, kDcBlockLength> raw{};  // the block as received (zeros for pages not given)
 };
 // `block`: the payloads of pages 0x0A, 0x0B, ... concatenated; `len` a multiple of 13, at

@@ -13,7 +13,8 @@ struct CrcTable {
   constexpr CrcTable() : t{} {
     for (int i = 0; i < 256; ++i) {
       uint16_t c = static_cast<uint16_t>(i);
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? static_cast<uint16_t>((c >> 1) ^ 0xA001) : static_cast<uint16_t>(c >> 1);
+      for (int k = 0; k < 8; ++k)
+        c = (c & 1) ? static_cast<uint16_t>((c >> 1) ^ 0xA001) : static_cast<uint16_t>(c >> 1);
       t[i] = c;
     }
   }
@@ -21,9 +22,7 @@ struct CrcTable {
 constexpr CrcTable kCrc;
 
 bool isRead(uint8_t fc) { return fc == kReadHoldingRegisters || fc == kReadInputRegisters; }
-bool isKnownFunction(uint8_t fc) {
-  return isRead(fc) || fc == kWriteSingleRegister || fc == kWriteMultipleRegisters;
-}
+bool isKnownFunction(uint8_t fc) { return isRead(fc) || fc == kWriteSingleRegister || fc == kWriteMultipleRegisters; }
 
 std::string str(unsigned v) { return std::to_string(v); }
 
@@ -108,7 +107,8 @@ Error validate(const Request& req) {
     return validationError("function code " + str(req.function) + " is not supported (allowed: 3, 4, 6, 16)", "EINVAL");
   const bool write = !isRead(req.function);
   if (req.unit > kMaxUnit)
-    return validationError("unit must be 1..247" + std::string(write ? " (or 0 to broadcast a write)" : "") + ", got " + str(req.unit));
+    return validationError("unit must be 1..247" + std::string(write ? " (or 0 to broadcast a write)" : "") + ", got " +
+                           str(req.unit));
   if (req.unit == kBroadcastUnit && !write)
     return validationError("unit 0 is broadcast, which is for writes only; reads need a unit 1..247, got 0");
   if (isRead(req.function)) {
@@ -116,18 +116,21 @@ Error validate(const Request& req) {
       return validationError("count must be 1..125 registers for a read, got " + str(req.count));
   } else if (req.function == kWriteSingleRegister) {
     if (req.values.size() != 1)
-      return validationError("a single-register write takes exactly one value, got " + str(static_cast<unsigned>(req.values.size())));
+      return validationError("a single-register write takes exactly one value, got " +
+                             str(static_cast<unsigned>(req.values.size())));
   } else {
     if (req.values.size() < 1 || req.values.size() > kMaxWriteCount)
       return validationError("values must hold 1..123 registers for a multiple-register write, got " +
                              str(static_cast<unsigned>(req.values.size())));
     if (req.count != req.values.size())
       return validationError("count (" + str(req.count) + ") does not match the number of values (" +
-                             str(static_cast<unsigned>(req.values.size())) + ")", "EINVAL");
+                                 str(static_cast<unsigned>(req.values.size())) + ")",
+                             "EINVAL");
   }
   const unsigned span = req.function == kWriteSingleRegister ? 1u : req.count;
   if (static_cast<unsigned>(req.address) + span - 1 > 0xFFFF)
-    return validationError("address + count runs past register 65535 (address " + str(req.address) + ", count " + str(span) + ")");
+    return validationError("address + count runs past register 65535 (address " + str(req.address) + ", count " +
+                           str(span) + ")");
   return {};
 }
 
@@ -187,13 +190,17 @@ ParseResult parseResponse(const Request& req, const uint8_t* data, size_t len) {
     if (u == req.unit && (f == fc || f == (fc | 0x80))) {
       const bool exc = f != fc;
       size_t L = exc ? 5 : replyLengthFor(fc, p, avail);
-      if (L == 0 || avail < L) { pending = true; continue; }
+      if (L == 0 || avail < L) {
+        pending = true;
+        continue;
+      }
       if (!crcOk(p, L)) {
         // For reads, a corrupted byte count can hide a good frame of the expected length.
         size_t Lexp = exc ? 5 : expectedReplyLength(req);
         if (Lexp != L && avail >= Lexp && crcOk(p, Lexp)) L = Lexp;
         else {
-          if (!res.error) res.error = withRaw(checksumError("crc16", "reply from unit " + str(u) + " failed its CRC check"), p, L);
+          if (!res.error)
+            res.error = withRaw(checksumError("crc16", "reply from unit " + str(u) + " failed its CRC check"), p, L);
           continue;
         }
       }
@@ -205,7 +212,8 @@ ParseResult parseResponse(const Request& req, const uint8_t* data, size_t len) {
       } else if (isRead(fc)) {
         if (p[2] != 2 * req.count) {
           if (!res.error)
-            res.error = protocolError("EFRAME", "reply carries " + str(p[2]) + " data bytes, expected " + str(2u * req.count), p, L);
+            res.error = protocolError(
+                "EFRAME", "reply carries " + str(p[2]) + " data bytes, expected " + str(2u * req.count), p, L);
           continue;
         }
         r.registers.reserve(req.count);
@@ -216,8 +224,11 @@ ParseResult parseResponse(const Request& req, const uint8_t* data, size_t len) {
         const uint16_t want = fc == kWriteSingleRegister ? req.values.at(0) : req.count;
         if (r.address != req.address || r.valueOrCount != want) {
           if (!res.error)
-            res.error = protocolError("EFRAME", "write reply does not echo the request (register " + str(r.address) +
-                                                    ", " + (fc == kWriteSingleRegister ? "value " : "count ") + str(r.valueOrCount) + ")", p, L);
+            res.error =
+                protocolError("EFRAME",
+                              "write reply does not echo the request (register " + str(r.address) + ", " +
+                                  (fc == kWriteSingleRegister ? "value " : "count ") + str(r.valueOrCount) + ")",
+                              p, L);
           continue;
         }
       }
@@ -238,9 +249,11 @@ ParseResult parseResponse(const Request& req, const uint8_t* data, size_t len) {
       }
       if (crcOk(p, L) && !res.error) {
         if (u != req.unit)
-          res.error = withRaw(mismatchError("unit", req.unit, u, "unit " + str(u) + " answered, expected unit " + str(req.unit)), p, L);
+          res.error = withRaw(
+              mismatchError("unit", req.unit, u, "unit " + str(u) + " answered, expected unit " + str(req.unit)), p, L);
         else
-          res.error = withRaw(mismatchError("function", fc, f, "reply has function " + str(f) + ", expected " + str(fc)), p, L);
+          res.error =
+              withRaw(mismatchError("function", fc, f, "reply has function " + str(f) + ", expected " + str(fc)), p, L);
       }
     }
   }
@@ -259,8 +272,10 @@ Error deadlineError(const Request& req, const uint8_t* data, size_t len) {
   }
   ParseResult r = parseResponse(req, data, len);
   if (r.error) return r.error;
-  return protocolError("EFRAME", "incomplete or unrecognised reply from unit " + str(req.unit) + " (" +
-                                     str(static_cast<unsigned>(len)) + " bytes)", data, len);
+  return protocolError("EFRAME",
+                       "incomplete or unrecognised reply from unit " + str(req.unit) + " (" +
+                           str(static_cast<unsigned>(len)) + " bytes)",
+                       data, len);
 }
 
 }  // namespace fl::modbus

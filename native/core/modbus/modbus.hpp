@@ -39,8 +39,8 @@ struct Request {
   uint8_t unit = 1;
   uint8_t function = kReadInputRegisters;
   uint16_t address = 0;
-  uint16_t count = 1;             // registers to read or write (1 for fc 06)
-  std::vector<uint16_t> values;   // fc 06: one value; fc 10: count values
+  uint16_t count = 1;            // registers to read or write (1 for fc 06)
+  std::vector<uint16_t> values;  // fc 06: one value; fc 10: count values
 
   static Request read(uint8_t unit, uint8_t function, uint16_t address, uint16_t count);
   static Request writeSingle(uint8_t unit, uint16_t address, uint16_t value);
@@ -74,10 +74,10 @@ enum class Verdict {
 
 struct ParseResult {
   Verdict verdict = Verdict::NeedMore;
-  size_t offset = 0;   // bytes skipped before the reply (leading garbage)
+  size_t offset = 0;  // bytes skipped before the reply (leading garbage)
   size_t length = 0;
   Response response;
-  Error error;         // the best explanation so far, also set with NeedMore
+  Error error;  // the best explanation so far, also set with NeedMore
 };
 
 // Looks for the reply to `req` in the bytes received so far. Tolerates leading
