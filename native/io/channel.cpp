@@ -55,7 +55,7 @@ std::chrono::microseconds Channel::gap() const {
 void Channel::open(std::function<void(const Error&)> done) {
   setState(LinkState::Connecting);
   const unsigned ep = ++epoch_;
-  link_->asyncOpen([self = shared_from_this(), ep, done = std::move(done)](Error e) {
+  link_->asyncOpen([self = shared_from_this(), ep, done = std::move(done)](const Error& e) {
     if (self->state_ == LinkState::Closed || ep != self->epoch_) {
       self->link_->close();
       done(connectionError("ECLOSED", "closed while opening " + self->link_->describe()));
@@ -100,7 +100,7 @@ void Channel::submit(Transaction tx) {
   pump();
 }
 
-void Channel::close(std::function<void()> done) {
+void Channel::close(const std::function<void()>& done) {
   if (state_ != LinkState::Closed) {
     ++epoch_;
     reading_ = false;
@@ -373,7 +373,7 @@ void Channel::scheduleReconnect(const Error& why, bool immediate) {
   reconnectTimer_.expires_after(delay);
   reconnectTimer_.async_wait([self = shared_from_this(), ep](std::error_code ec) {
     if (ec || ep != self->epoch_ || self->state_ != LinkState::Reconnecting) return;
-    self->link_->asyncOpen([self, ep](Error e) {
+    self->link_->asyncOpen([self, ep](const Error& e) {
       if (ep != self->epoch_ || self->state_ != LinkState::Reconnecting) {
         return;
       }

@@ -101,7 +101,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // First open: reports failure to `done` and does not retry. Later losses reconnect.
   void open(std::function<void(const Error&)> done);
   void submit(Transaction tx);
-  void close(std::function<void()> done);
+  void close(const std::function<void()>& done);
   // Ends the transaction in flight with `e`. With resetLink the link is closed and reopened
   // (for a byte stream that cannot be stopped any other way).
   void abortCurrent(const Error& e, bool resetLink);

@@ -45,7 +45,7 @@ std::vector<std::pair<char, std::vector<uint8_t>>> NineBitLink::plan(const uint8
     }
   } else {
     steps.push_back({'M', {data[0]}});
-    if (len > 1) steps.push_back({'S', std::vector<uint8_t>(data + 1, data + len)});
+    if (len > 1) steps.emplace_back('S', std::vector<uint8_t>(data + 1, data + len));
   }
   return steps;
 }

@@ -13,7 +13,9 @@ TcpLink::TcpLink(asio::io_context& io, std::string host, uint16_t port, std::chr
       socket_(io),
       timer_(io) {}
 
-TcpLink::~TcpLink() { close(); }
+// The one throw clang-tidy finds in close() is in asio's steady_timer::cancel(), taken only when the
+// timer service reports an error, and that service always clears the code: nothing can escape.
+TcpLink::~TcpLink() { close(); }  // NOLINT(bugprone-exception-escape): see above
 
 void TcpLink::asyncOpen(OpenHandler done) {
   close();
@@ -65,7 +67,7 @@ void TcpLink::asyncOpen(OpenHandler done) {
   }
   resolver_.async_resolve(
       host_, std::to_string(port_),
-      [this, complete, onConnect](std::error_code ec, asio::ip::tcp::resolver::results_type results) {
+      [this, complete, onConnect](std::error_code ec, const asio::ip::tcp::resolver::results_type& results) {
         if (ec) {
           if (ec == asio::error::operation_aborted) return;
           complete(Error(ErrorKind::Connection, "ENOTFOUND", "cannot resolve " + host_ + ": " + ec.message()));

@@ -65,7 +65,7 @@ class Addon {
   Napi::FunctionReference modbusBusCtor, ptyCtor;
 
  private:
-  static void teardown(void* self);  // the env cleanup hook
+  static void teardown(void* arg);  // the env cleanup hook
   struct Tracked {
     std::weak_ptr<void> owner;
     std::function<void()> close;

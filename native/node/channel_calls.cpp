@@ -12,7 +12,7 @@ StateCallback makeStateCallback(const Napi::Value& fn) {
 
 io::Channel::StateHandler forwardState(OutletPtr addon, const StateCallback& cb) {
   std::weak_ptr<Napi::FunctionReference> weak = cb;
-  return [addon, weak](io::LinkState s, const Error& e, std::chrono::milliseconds retryIn) {
+  return [addon = std::move(addon), weak](io::LinkState s, const Error& e, std::chrono::milliseconds retryIn) {
     addon->post([weak, s, e, retryIn](Napi::Env env) {
       auto fn = weak.lock();
       if (!fn || fn->IsEmpty()) return;
@@ -25,30 +25,31 @@ io::Channel::StateHandler forwardState(OutletPtr addon, const StateCallback& cb)
 Napi::Value openChannel(Napi::Env env, std::shared_ptr<io::Channel> channel, std::function<std::string()> resolveWith) {
   auto p = std::make_shared<PendingPromise>(env);
   OutletPtr addon = addonOf(env).outlet;
-  asio::post(io::Engine::instance().context(), [channel, p, addon, resolveWith] {
-    channel->open([p, addon, resolveWith](const Error& e) {
-      std::string value = !e && resolveWith ? resolveWith() : std::string();
-      const bool hasValue = static_cast<bool>(resolveWith);
-      addon->post([p, e, value, hasValue](Napi::Env env) {
-        if (e) p->reject(env, e);
-        else p->resolve(env, hasValue ? Napi::Value(Napi::String::New(env, value)) : env.Undefined());
-      });
-    });
-  });
+  asio::post(io::Engine::instance().context(),
+             [channel = std::move(channel), p, addon, resolveWith = std::move(resolveWith)] {
+               channel->open([p, addon, resolveWith](const Error& e) {
+                 std::string value = !e && resolveWith ? resolveWith() : std::string();
+                 const bool hasValue = static_cast<bool>(resolveWith);
+                 addon->post([p, e, value, hasValue](Napi::Env env) {
+                   if (e) p->reject(env, e);
+                   else p->resolve(env, hasValue ? Napi::Value(Napi::String::New(env, value)) : env.Undefined());
+                 });
+               });
+             });
   return p->deferred.Promise();
 }
 
 Napi::Value closeChannel(Napi::Env env, std::shared_ptr<io::Channel> channel) {
   auto p = std::make_shared<PendingPromise>(env);
   OutletPtr addon = addonOf(env).outlet;
-  asio::post(io::Engine::instance().context(), [channel, p, addon] {
+  asio::post(io::Engine::instance().context(), [channel = std::move(channel), p, addon] {
     channel->close([p, addon] { addon->post([p](Napi::Env env) { p->resolve(env, env.Undefined()); }); });
   });
   return p->deferred.Promise();
 }
 
 void closeChannelSoon(std::shared_ptr<io::Channel> channel) {
-  asio::post(io::Engine::instance().context(), [channel] { channel->close(nullptr); });
+  asio::post(io::Engine::instance().context(), [channel = std::move(channel)] { channel->close(nullptr); });
 }
 
 void trackChannel(Napi::Env env, const std::shared_ptr<io::Channel>& channel) {

@@ -211,7 +211,7 @@ class M307Wrap : public Napi::ObjectWrap<M307Wrap> {
 
   static void settleRecord(std::shared_ptr<PendingPromise> p, const OutletPtr& addon, const Error& e, const Record& r,
                            std::function<Napi::Value(Napi::Env, const Record&)> make) {
-    addon->post([p, e, r, make](Napi::Env env) {
+    addon->post([p = std::move(p), e, r, make = std::move(make)](Napi::Env env) {
       if (e) p->reject(env, e);
       else p->resolve(env, make(env, r));
     });

@@ -51,7 +51,7 @@ void M307Session::exchange(Record request, std::function<bool(const Record&)> ac
   io::Transaction tx;
   tx.request.assign(request.begin(), request.end());
   tx.timeout = opts_.timeout;
-  tx.framer = [accept, what](const uint8_t* data, size_t len) {
+  tx.framer = [accept = std::move(accept), what](const uint8_t* data, size_t len) {
     io::FrameVerdict v;
     if (len < m307::kRecordSize) return v;
     Record r{};
@@ -77,7 +77,7 @@ void M307Session::exchange(Record request, std::function<bool(const Record&)> ac
     e.rawHex = toHex(data, len);
     return e;
   };
-  tx.done = [done](const Error& e, const Bytes& got) {
+  tx.done = [done = std::move(done)](const Error& e, const Bytes& got) {
     if (e) {
       done(e, Record{});
       return;
@@ -89,9 +89,9 @@ void M307Session::exchange(Record request, std::function<bool(const Record&)> ac
 
 void M307Session::readStatus(RecordDone done) {
   auto self = shared_from_this();
-  enqueue([self, done](std::function<void()> finished) {
+  enqueue([self, done = std::move(done)](std::function<void()> finished) {
     self->exchange(m307::statusRequest(), m307::isStatusReply, "read status",
-                   [done, finished](const Error& e, const Record& r) {
+                   [done, finished = std::move(finished)](const Error& e, const Record& r) {
                      done(e, r);
                      finished();
                    });
@@ -104,11 +104,11 @@ void M307Session::readUserRecord(int n, RecordDone done) {
     return;
   }
   auto self = shared_from_this();
-  enqueue([self, n, done](std::function<void()> finished) {
+  enqueue([self, n, done = std::move(done)](std::function<void()> finished) {
     self->exchange(
         m307::readUserRecordRequest(n), [n](const Record& r) { return m307::isUserRecordReply(r, n); },
         "read user record",
-        [done, finished](const Error& e, const Record& r) {
+        [done, finished = std::move(finished)](const Error& e, const Record& r) {
           done(e, r);
           finished();
         });
@@ -121,12 +121,12 @@ void M307Session::writeUserRecord(int n, Record data, RecordDone done) {
     return;
   }
   auto self = shared_from_this();
-  enqueue([self, n, data, done](std::function<void()> finished) {
+  enqueue([self, n, data, done = std::move(done)](std::function<void()> finished) {
     Record req = m307::writeUserRecordRequest(n, data);
     // The device answers a write with the READ command and the stored data.
     self->exchange(
         req, [n](const Record& r) { return m307::isUserRecordReply(r, n); }, "write user record",
-        [req, n, done, finished](const Error& e, const Record& reply) {
+        [req, n, done, finished = std::move(finished)](const Error& e, const Record& reply) {
           if (!e && !m307::sameData(req, reply)) {
             Error v = verifyError("user record " + std::to_string(n) + " did not stick: the device stored other bytes");
             v.rawHex = toHex(reply.data(), reply.size());
@@ -148,11 +148,11 @@ void M307Session::updateFields(int n, std::vector<m307::FieldValue> values, Upda
     }
   }
   auto self = shared_from_this();
-  enqueue([self, n, values = std::move(values), done](std::function<void()> finished) {
+  enqueue([self, n, values = std::move(values), done = std::move(done)](std::function<void()> finished) {
     self->exchange(
         m307::readUserRecordRequest(n), [n](const Record& r) { return m307::isUserRecordReply(r, n); },
         "read user record",
-        [self, n, values, done, finished](const Error& e, const Record& before) {
+        [self, n, values, done, finished = std::move(finished)](const Error& e, const Record& before) {
           if (e) {
             done(e, before, before, false);
             finished();
@@ -185,22 +185,22 @@ void M307Session::updateFields(int n, std::vector<m307::FieldValue> values, Upda
 
 void M307Session::readClock(RecordDone done) {
   auto self = shared_from_this();
-  enqueue([self, done](std::function<void()> finished) {
+  enqueue([self, done = std::move(done)](std::function<void()> finished) {
     self->exchange(m307::readClockRequest(), m307::isClockReply, "read clock",
-                   [done, finished](const Error& e, const Record& r) {
+                   [done, finished = std::move(finished)](const Error& e, const Record& r) {
                      done(e, r);
                      finished();
                    });
   });
 }
 
-void M307Session::setClock(m307::DateTime dt, int rate, RecordDone done) {
-  if (Error e = m307::validateClock(dt, rate)) {
+void M307Session::setClock(m307::DateTime dt, int logRateMinutes, RecordDone done) {
+  if (Error e = m307::validateClock(dt, logRateMinutes)) {
     done(e, Record{});
     return;
   }
   auto self = shared_from_this();
-  enqueue([self, dt, rate, done](std::function<void()> finished) {
+  enqueue([self, dt, rate = logRateMinutes, done = std::move(done)](std::function<void()> finished) {
     io::Transaction tx;
     Record req = m307::setClockRequest(dt, rate);
     tx.request.assign(req.begin(), req.end());
@@ -215,7 +215,7 @@ void M307Session::setClock(m307::DateTime dt, int rate, RecordDone done) {
     tx.maxBytes = m307::kRecordSize;
     tx.resetOnOverrun = true;
     tx.onOverflow = [](const uint8_t* data, size_t len) { return overflowError("store date/time", data, len); };
-    tx.done = [self, dt, rate, done, finished](const Error& e, const Bytes&) {
+    tx.done = [self, dt, rate, done, finished = std::move(finished)](const Error& e, const Bytes&) {
       if (e) {
         done(e, Record{});
         finished();
@@ -251,7 +251,7 @@ void M307Session::setClock(m307::DateTime dt, int rate, RecordDone done) {
 
 void M307Session::readLog(bool resetPointer, LogBatch onBatch, LogDone done) {
   auto self = shared_from_this();
-  enqueue([self, resetPointer, onBatch, done](std::function<void()> finished) {
+  enqueue([self, resetPointer, onBatch = std::move(onBatch), done = std::move(done)](std::function<void()> finished) {
     auto parser = std::make_shared<m307::LogStreamParser>();
     auto fed = std::make_shared<size_t>(0);
     io::Transaction tx;
@@ -301,7 +301,7 @@ void M307Session::readLog(bool resetPointer, LogBatch onBatch, LogDone done) {
     };
     self->logActive_ = true;
     self->logInFlight_ = 0;
-    tx.done = [self, parser, done, finished](const Error& e, const Bytes&) {
+    tx.done = [self, parser, done, finished = std::move(finished)](const Error& e, const Bytes&) {
       self->logActive_ = false;
       self->logInFlight_ = 0;
       done(e, parser->recordCount(), parser->sawEcho());

@@ -20,7 +20,8 @@ void MateBus::execute(const mate::Command& cmd, Done done, int retries) {
 void MateBus::writeVerified(uint8_t port, uint16_t reg, uint16_t value,
                             std::function<void(const Error&, uint16_t)> done) {
   std::weak_ptr<MateBus> weak = shared_from_this();
-  execute(mate::Command::write(port, reg, value), [weak, port, reg, value, done](const Error& e, const mate::Reply&) {
+  execute(mate::Command::write(port, reg, value), [weak, port, reg, value, done = std::move(done)](const Error& e,
+                                                                                                   const mate::Reply&) {
     auto self = weak.lock();
     if (e || !self) {
       done(e ? e : Error(ErrorKind::Connection, "ECLOSED", "bus closed"), 0);
@@ -76,7 +77,7 @@ void MateBus::attempt(std::shared_ptr<mate::Command> cmd, unsigned triesLeft, Do
     return e;
   };
   std::weak_ptr<MateBus> weak = shared_from_this();
-  tx.done = [weak, cmd, parsed, triesLeft, done](const Error& e, const Bytes&) {
+  tx.done = [weak, cmd = std::move(cmd), parsed, triesLeft, done = std::move(done)](const Error& e, const Bytes&) {
     auto self = weak.lock();
     if (!self) {
       done(e ? e : Error(ErrorKind::Connection, "ECLOSED", "bus closed"), {});

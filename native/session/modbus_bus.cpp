@@ -6,7 +6,6 @@
 namespace fl::session {
 
 using modbus::Request;
-using modbus::Response;
 
 void ModbusBus::execute(Request req, Done done) {
   if (Error e = modbus::validate(req)) {
@@ -61,8 +60,10 @@ void ModbusBus::attempt(std::shared_ptr<Request> req, unsigned triesLeft, Done d
     e.rawHex = toHex(data, len);
     return e;
   };
+  UnitHealth& h = units_[req->unit];
+  ++h.requests;
   std::weak_ptr<ModbusBus> weak = shared_from_this();
-  tx.done = [weak, req, parsed, triesLeft, done](const Error& e, const Bytes&) {
+  tx.done = [weak, req = std::move(req), parsed, triesLeft, done = std::move(done)](const Error& e, const Bytes&) {
     auto self = weak.lock();
     if (!self) {
       done(e ? e : Error(ErrorKind::Connection, "ECLOSED", "bus closed"), {});
@@ -88,8 +89,6 @@ void ModbusBus::attempt(std::shared_ptr<Request> req, unsigned triesLeft, Done d
     self->record(req->unit, err);
     done(err, parsed->response);
   };
-  UnitHealth& h = units_[req->unit];
-  ++h.requests;
   channel_->submit(std::move(tx));
 }
 

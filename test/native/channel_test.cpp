@@ -91,7 +91,7 @@ io::Transaction exact(Bytes request, Bytes expect, std::function<void(const Erro
   io::Transaction t;
   t.request = std::move(request);
   t.timeout = timeout;
-  t.framer = [expect](const uint8_t* d, size_t n) {
+  t.framer = [expect = std::move(expect)](const uint8_t* d, size_t n) {
     io::FrameVerdict v;
     if (n < expect.size()) return v;
     if (Bytes(d, d + n) == expect) v.status = io::FrameStatus::Complete;
@@ -455,7 +455,7 @@ TEST_CASE("modbus session: retries, offline breaker and exceptions over a pty", 
   auto run = [&](modbus::Request req) {
     std::optional<Error> err;
     modbus::Response resp;
-    bus->execute(req, [&](const Error& e, const modbus::Response& r) {
+    bus->execute(std::move(req), [&](const Error& e, const modbus::Response& r) {
       err = e;
       resp = r;
     });

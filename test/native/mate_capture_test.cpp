@@ -51,7 +51,7 @@ std::string findCapture() {
   dirs.emplace_back("../../shared/captures");
   for (const std::string& d : dirs) {
     if (d.empty()) continue;
-    const std::string path = d + "/" + kCaptureFile;
+    std::string path = d + "/" + kCaptureFile;  // not const: returned by move
     if (std::ifstream(path).good()) return path;
   }
   return "";
@@ -118,8 +118,7 @@ bool parseLine(const std::string& line, Exchange& ex) {
   if (ex.hasCommand && !unhex(v, ex.command)) return false;
   if (!field(line, "reply", v, isNull)) return false;
   ex.hasReply = !isNull;
-  if (ex.hasReply && !unhex(v, ex.reply)) return false;
-  return true;
+  return !ex.hasReply || unhex(v, ex.reply);
 }
 
 bool near(double a, double b, double tol) { return std::fabs(a - b) <= tol; }

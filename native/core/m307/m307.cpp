@@ -120,85 +120,86 @@ uint8_t encodeHour12(int hour24) {
   return static_cast<uint8_t>(0x40 | (pm ? 0x20 : 0) | intToBcd(h12));
 }
 
-Status decodeStatus(const uint8_t* p) {
+Status decodeStatus(const uint8_t* rec60) {
   Status s;
-  s.resolution = p[58] == 10 ? 0.1 : 1.0;
-  s.unit = (p[59] == 'C' || p[59] == 'F') ? static_cast<char>(p[59]) : '?';
-  s.temperature1 = input(p + 4, s.resolution, false);
-  s.temperature2 = input(p + 9, s.resolution, false);
-  s.internalTemperature = input(p + 14, s.resolution, false);
-  s.internalHumidity = input(p + 19, s.resolution, true);
-  s.door1 = door(p + 24);
-  s.door2 = door(p + 29);
-  s.mainPowerRaw = p[34];
-  s.mainPower = p[34] == 4;
-  s.batteryVoltage = be16(p + 35) / 100.0;
+  s.resolution = rec60[58] == 10 ? 0.1 : 1.0;
+  s.unit = (rec60[59] == 'C' || rec60[59] == 'F') ? static_cast<char>(rec60[59]) : '?';
+  s.temperature1 = input(rec60 + 4, s.resolution, false);
+  s.temperature2 = input(rec60 + 9, s.resolution, false);
+  s.internalTemperature = input(rec60 + 14, s.resolution, false);
+  s.internalHumidity = input(rec60 + 19, s.resolution, true);
+  s.door1 = door(rec60 + 24);
+  s.door2 = door(rec60 + 29);
+  s.mainPowerRaw = rec60[34];
+  s.mainPower = rec60[34] == 4;
+  s.batteryVoltage = be16(rec60 + 35) / 100.0;
   return s;
 }
 
-ClockInfo decodeClock(const uint8_t* p) {
+ClockInfo decodeClock(const uint8_t* rec60) {
   ClockInfo c;
   DateTime& d = c.datetime;
   // Seconds: the guide says plain binary; tolerate BCD when the byte is not a valid binary second.
-  d.second = p[4] <= 59 ? p[4] : bcdToInt(p[4]);
-  d.minute = bcdToInt(p[5]);
-  d.hour = decodeHour(p[6]);
-  d.dayOfWeek = bcdToInt(p[7]);
-  d.day = bcdToInt(p[8]);
-  d.month = bcdToInt(p[9]);
-  int yy = bcdToInt(p[10]);
+  d.second = rec60[4] <= 59 ? rec60[4] : bcdToInt(rec60[4]);
+  d.minute = bcdToInt(rec60[5]);
+  d.hour = decodeHour(rec60[6]);
+  d.dayOfWeek = bcdToInt(rec60[7]);
+  d.day = bcdToInt(rec60[8]);
+  d.month = bcdToInt(rec60[9]);
+  int yy = bcdToInt(rec60[10]);
   d.year = yy < 0 ? -1 : 2000 + yy;
-  c.logRateMinutes = p[11];
-  c.totalRecords = be16(p + 12);
+  c.logRateMinutes = rec60[11];
+  c.totalRecords = be16(rec60 + 12);
   c.valid = d.second >= 0 && d.minute >= 0 && d.minute <= 59 && d.hour >= 0 && d.day >= 1 && d.day <= 31 &&
             d.month >= 1 && d.month <= 12 && yy >= 0;
   return c;
 }
 
-Error validateClock(const DateTime& d, int rate) {
-  if (d.year < 2000 || d.year > 2099) return validationError("year must be 2000..2099, got " + str(d.year));
-  if (d.month < 1 || d.month > 12) return validationError("month must be 1..12, got " + str(d.month));
-  if (d.day < 1 || d.day > 31) return validationError("day must be 1..31, got " + str(d.day));
-  if (d.hour < 0 || d.hour > 23) return validationError("hour must be 0..23, got " + str(d.hour));
-  if (d.minute < 0 || d.minute > 59) return validationError("minute must be 0..59, got " + str(d.minute));
-  if (rate < 1 || rate > 60) return validationError("logRateMinutes must be 1..60, got " + str(rate));
+Error validateClock(const DateTime& dt, int logRateMinutes) {
+  if (dt.year < 2000 || dt.year > 2099) return validationError("year must be 2000..2099, got " + str(dt.year));
+  if (dt.month < 1 || dt.month > 12) return validationError("month must be 1..12, got " + str(dt.month));
+  if (dt.day < 1 || dt.day > 31) return validationError("day must be 1..31, got " + str(dt.day));
+  if (dt.hour < 0 || dt.hour > 23) return validationError("hour must be 0..23, got " + str(dt.hour));
+  if (dt.minute < 0 || dt.minute > 59) return validationError("minute must be 0..59, got " + str(dt.minute));
+  if (logRateMinutes < 1 || logRateMinutes > 60)
+    return validationError("logRateMinutes must be 1..60, got " + str(logRateMinutes));
   return {};
 }
 
-Record setClockRequest(const DateTime& d, int rate) {
+Record setClockRequest(const DateTime& dt, int logRateMinutes) {
   Record r = command(0xDE, 0xCA, 0xDE, 0x00);
   r[4] = 0;  // seconds: not used
-  r[5] = intToBcd(d.minute);
-  r[6] = intToBcd(d.hour);  // the guide: BCD 00-24 (24-hour) on the store command
-  r[7] = 0;                 // day of week: leave 0
-  r[8] = intToBcd(d.day);
-  r[9] = intToBcd(d.month);
-  r[10] = intToBcd(d.year - 2000);
-  r[11] = static_cast<uint8_t>(rate);
+  r[5] = intToBcd(dt.minute);
+  r[6] = intToBcd(dt.hour);  // the guide: BCD 00-24 (24-hour) on the store command
+  r[7] = 0;                  // day of week: leave 0
+  r[8] = intToBcd(dt.day);
+  r[9] = intToBcd(dt.month);
+  r[10] = intToBcd(dt.year - 2000);
+  r[11] = static_cast<uint8_t>(logRateMinutes);
   return r;
 }
 
-LogRecord decodeLogRecord(const uint8_t* p, double resolution) {
+LogRecord decodeLogRecord(const uint8_t* rec15, double resolution) {
   LogRecord r;
   DateTime& d = r.datetime;
-  d.minute = bcdToInt(p[0]);
-  d.hour = decodeHour(p[1]);
-  d.dayOfWeek = bcdToInt(p[2]);
-  d.day = bcdToInt(p[3]);
-  d.month = bcdToInt(p[4]);
-  int yy = bcdToInt(p[5]);
+  d.minute = bcdToInt(rec15[0]);
+  d.hour = decodeHour(rec15[1]);
+  d.dayOfWeek = bcdToInt(rec15[2]);
+  d.day = bcdToInt(rec15[3]);
+  d.month = bcdToInt(rec15[4]);
+  int yy = bcdToInt(rec15[5]);
   d.year = yy < 0 ? -1 : 2000 + yy;
   d.second = 0;
   r.datetimeValid = d.minute >= 0 && d.minute <= 59 && d.hour >= 0 && d.day >= 1 && d.day <= 31 && d.month >= 1 &&
                     d.month <= 12 && yy >= 0;
-  r.temperature1 = decodeTemperature(be16s(p + 6), resolution);
-  r.temperature2 = decodeTemperature(be16s(p + 8), resolution);
-  r.internalTemperature = decodeTemperature(be16s(p + 10), resolution);
-  r.internalHumidity = decodeHumidity(be16s(p + 12));
-  r.flags = p[14];
-  r.input1 = p[14] & 0x01;
-  r.input2 = p[14] & 0x02;
-  r.mainPower = p[14] & 0x04;
+  r.temperature1 = decodeTemperature(be16s(rec15 + 6), resolution);
+  r.temperature2 = decodeTemperature(be16s(rec15 + 8), resolution);
+  r.internalTemperature = decodeTemperature(be16s(rec15 + 10), resolution);
+  r.internalHumidity = decodeHumidity(be16s(rec15 + 12));
+  r.flags = rec15[14];
+  r.input1 = rec15[14] & 0x01;
+  r.input2 = rec15[14] & 0x02;
+  r.mainPower = rec15[14] & 0x04;
   return r;
 }
 
@@ -400,7 +401,7 @@ Error applyFields(int n, const std::vector<FieldValue>& values, Record& rec) {
       case FieldType::UInt8: p[0] = static_cast<uint8_t>(v.number); break;
       case FieldType::Text:
         std::memset(p, 0, static_cast<size_t>(f.length));  // NUL padded, like the vendor's tool (inferred)
-        std::memcpy(p, v.text.data(), v.text.size());
+        std::copy(v.text.begin(), v.text.end(), p);        // at most f.length bytes, checked above
         break;
       case FieldType::UnitChar: p[0] = static_cast<uint8_t>(v.text[0]); break;
     }

@@ -273,8 +273,8 @@ ParseResult parseReply(const Command& cmd, const uint8_t* data, size_t len) {
       const bool status = cmd.type == kStatus && n == kStatusReplyLength;
       const long long expected = status ? (isDcPage(cmd.address) ? kDc : -1) : cmd.type;
       Error e = withRaw(mismatchError(status ? "deviceType" : "command", expected, b0,
-                                      port + " answered " + describe(cmd) + " with " + what + " (byte 0 = " + hex2(b0) +
-                                          ", " + str(static_cast<long long>(n)) + " bytes)"),
+                                      port + " answered " + describe(cmd) + " with " + std::move(what) +
+                                          " (byte 0 = " + hex2(b0) + ", " + str(static_cast<long long>(n)) + " bytes)"),
                         p, n);
       keep(res, std::move(e));
       i += n - 1;

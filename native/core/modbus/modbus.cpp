@@ -119,7 +119,7 @@ Error validate(const Request& req) {
       return validationError("a single-register write takes exactly one value, got " +
                              str(static_cast<unsigned>(req.values.size())));
   } else {
-    if (req.values.size() < 1 || req.values.size() > kMaxWriteCount)
+    if (req.values.empty() || req.values.size() > kMaxWriteCount)
       return validationError("values must hold 1..123 registers for a multiple-register write, got " +
                              str(static_cast<unsigned>(req.values.size())));
     if (req.count != req.values.size())
