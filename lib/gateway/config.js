@@ -9,6 +9,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const YAML = require('yaml');
 const { closest } = require('../validate'); // the same "did you mean" as every API option
+const defaults = require('../defaults');
+const { profiles } = require('../modbus/profiles');
 
 class ConfigError extends Error {
   constructor(problems, file) {
@@ -84,7 +86,7 @@ const SCHEMA = {
                 id: id({ required: true }),
                 name: str(),
                 unit: int(1, 247, { required: true }),
-                profile: str({ values: ['xy-md02', 'xy-md02-sht40', 'xy-md02-x100', 'md02-red', 'sht3x-asia', 'wb-generic'], default: 'xy-md02' }),
+                profile: str({ values: Object.keys(profiles), default: defaults.modbus.profile }),
                 interval: numb(0.1, 86400),
               },
             },
@@ -100,8 +102,8 @@ const SCHEMA = {
           id: id({ required: true }),
           name: str(),
           host: str({ required: true }),
-          port: int(1, 65535, { default: 10001 }),
-          timeout: int(100, 60000, { default: 5000 }),
+          port: int(1, 65535, { default: defaults.m307.port }),
+          timeout: int(100, 60000, { default: defaults.m307.timeout }),
           interval: numb(0.2, 86400, { default: 30 }),
           commands: bool({ default: true }),
         },
@@ -117,7 +119,7 @@ const SCHEMA = {
           retries: int(0, 10),
           parityMode: str({ values: ['auto', 'mark-space', 'odd-even'] }),
           interval: INTERVAL,
-          allowControl: bool({ default: false }),
+          allowControl: bool({ default: defaults.mate.allowControl }),
           devices: {
             type: 'array',
             required: true,
