@@ -729,7 +729,6 @@ describe('Outback MATE bus simulator (lib/sim/mate)', function () {
         this.skipReason = err.message.split('\n')[0];
       }
       if (!MateBus) {
-         
         console.log(`      (skipped: lib has no MateBus yet${this.skipReason ? `: ${this.skipReason}` : ''})`);
         this.skip();
       }

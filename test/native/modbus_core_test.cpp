@@ -527,6 +527,16 @@ TEST_CASE("parseResponse: exception replies are Complete with the exception code
     CHECK(r.verdict == Verdict::Invalid);
     CHECK(r.error.code == "ECHECKSUM");
   }
+  SECTION("an exception reply with code 0 (valid CRC) is a framing error, not an empty read") {
+    // The input fuzz_modbus found: it used to come back Complete with no exception and no
+    // registers, for a read of one register.
+    const Request req = Request::read(1, kReadInputRegisters, 0x0000, 1);
+    const Bytes reply = hex("01 84 00 43 00");
+    REQUIRE(crcOk(reply.data(), reply.size()));
+    ParseResult r = parse(req, reply);
+    CHECK(r.verdict != Verdict::Complete);
+    CHECK(r.error.code == "EFRAME");
+  }
 }
 
 TEST_CASE("exceptionName covers the standard codes", "[modbus]") {
