@@ -111,6 +111,7 @@ void Channel::close(const std::function<void()>& done) {
     stats_.state = state_;
     if (busy_) finish(e);
     failQueue(e);
+    stopDeadline();
     link_->close();
     if (onState_) onState_(LinkState::Closed, {}, std::chrono::milliseconds(0));
   }
@@ -253,22 +254,46 @@ void Channel::startTransaction() {
       });
 }
 
+// The deadline timer is armed lazily: a request that is answered leaves it running, and the
+// next request only moves it when its own deadline is earlier than the time the timer is set
+// for. When the timer fires before the current deadline it moves itself there. So a steady
+// poller costs no timer syscall per request (timerfd_settime at arming), and a deadline still
+// fires at its exact time.
 void Channel::armDeadline(Clock::time_point at) {
-  const unsigned ep = epoch_;
-  const uint64_t seq = txSeq_;
-  deadline_.expires_at(at);
-  deadline_.async_wait([self = shared_from_this(), ep, seq](std::error_code ec) {
-    if (ec || ep != self->epoch_ || seq != self->txSeq_ || !self->busy_) return;
-    if (self->cur_.idleTimeout) {
-      // While reading is paused for back-pressure, the silence is ours, not the device's.
-      auto due = (self->paused_ ? Clock::now() : self->lastActivity_) + self->cur_.timeout;
-      if (due > Clock::now()) {
-        self->armDeadline(due);
-        return;
-      }
-    }
-    self->finish(self->cur_.onDeadline(self->rx_.data(), self->rx_.size()));
+  deadlineAt_ = at;
+  if (deadlineArmed_ <= at) return;  // pending, and it fires at or before `at`
+  deadlineArmed_ = at;
+  deadline_.expires_at(at);  // aborts the wait set for later, if any
+  deadline_.async_wait([self = shared_from_this()](std::error_code ec) {
+    if (ec) return;  // aborted: moved earlier or cancelled, and deadlineArmed_ says so
+    self->deadlineArmed_ = Clock::time_point::max();
+    self->onDeadline();
   });
+}
+
+void Channel::onDeadline() {
+  if (!busy_ || deadlineAt_ == Clock::time_point::max()) return;  // no deadline now
+  const auto now = Clock::now();
+  if (deadlineAt_ > now) {  // fired for an earlier deadline: move to this one
+    armDeadline(deadlineAt_);
+    return;
+  }
+  if (cur_.idleTimeout) {
+    // While reading is paused for back-pressure, the silence is ours, not the device's.
+    auto due = (paused_ ? now : lastActivity_) + cur_.timeout;
+    if (due > now) {
+      armDeadline(due);
+      return;
+    }
+  }
+  deadlineAt_ = Clock::time_point::max();
+  finish(cur_.onDeadline(rx_.data(), rx_.size()));
+}
+
+void Channel::stopDeadline() {
+  deadlineAt_ = Clock::time_point::max();
+  deadlineArmed_ = Clock::time_point::max();
+  deadline_.cancel();
 }
 
 void Channel::abortCurrent(const Error& e, bool resetLink) {
@@ -319,7 +344,7 @@ void Channel::finish(const Error& e) {
     paused_ = false;
     startReading();
   }
-  deadline_.cancel();
+  deadlineAt_ = Clock::time_point::max();  // the timer may run on: armDeadline reuses it
   settleTimer_.cancel();
   gapTimer_.cancel();
   if (!e) {

@@ -125,6 +125,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   void linkLost(const Error& e);
   void scheduleReconnect(const Error& why, bool immediate = false);
   void armDeadline(Clock::time_point at);
+  void onDeadline();
+  void stopDeadline();
   void overrun(const Error& e);
   Error overflowError(const uint8_t* data, size_t len) const;
   void failQueue(const Error& e);
@@ -144,6 +146,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   Bytes rx_;
   Clock::time_point sentAt_{};
   Clock::time_point lastActivity_{};
+  Clock::time_point deadlineAt_ = Clock::time_point::max();     // the transaction's; max: none
+  Clock::time_point deadlineArmed_ = Clock::time_point::max();  // when deadline_ fires; max: idle
   Error invalidError_;
   uint64_t txSeq_ = 0;
 

@@ -28,13 +28,14 @@ void Outlet::post(Closure fn) {
   delete c;  // closed, or the environment is going away: destroyed here, outside the lock
 }
 
+// hold() and unhold() run on the JS thread only, like close(), the one writer of open_: they
+// need no lock. Taking the mutex here made the JS thread, woken by post(), wait for the engine
+// thread to leave post() and then be woken a second time, once per completion.
 void Outlet::hold(Napi::Env env) {
-  std::lock_guard<std::mutex> lock(mutex_);
   if (open_ && holds_++ == 0) tsfn_.Ref(env);
 }
 
 void Outlet::unhold(Napi::Env env) {
-  std::lock_guard<std::mutex> lock(mutex_);
   if (open_ && holds_ > 0 && --holds_ == 0) tsfn_.Unref(env);
 }
 

@@ -31,6 +31,7 @@ class Outlet {
   // Any thread: run `fn` on the JS thread; dropped (destroyed on the caller's thread) once closed.
   void post(Closure fn);
   // JS thread: keep the event loop alive while anything is pending. No-ops once closed.
+  // Lock-free: only the JS thread touches holds_ and writes open_.
   void hold(Napi::Env env);
   void unhold(Napi::Env env);
   // JS thread, from the environment's cleanup hook only (docs/ARCHITECTURE.md, "Teardown"):

@@ -321,6 +321,37 @@ describe('MateBus', function () {
     assert.strictEqual(mate.decode.mxStatus(p).ampHours, 0x755);
   });
 
+  it('MX status is the same object whether the addon builds it or lib does from its slots', function () {
+    const native = require('../../lib/native');
+    const p = Buffer.from('838c9800390002001f010c03b9', 'hex');
+    const s = mate.decode.mxStatus(p);
+    assert.deepStrictEqual({ ...s }, {
+      pvCurrent: 12, batteryCurrent: 24.3, chargerCurrentTenths: 3, kilowattHours: 3.1, ampHours: 57, ampHoursValid: true,
+      pvVoltage: 95.3, batteryVoltage: 26.8, chargerMode: 'bulk', chargerModeRaw: 2, auxMode: 0, auxManual: false,
+      auxOn: false, errors: [], errorsRaw: 0,
+      units: { pvCurrent: 'A', batteryCurrent: 'A', kilowattHours: 'kWh', ampHours: 'Ah', pvVoltage: 'V', batteryVoltage: 'V' },
+    });
+    assert.strictEqual(s.format('batteryVoltage'), '26.8 V');
+    // Every bit of every byte, and a few thousand mixtures: the slots and the names line up.
+    const payloads = [];
+    for (let i = 0; i < 13; i++) for (let b = 0; b < 8; b++) payloads.push(Buffer.alloc(13).fill(1 << b, i, i + 1));
+    let x = 0x2545f491;
+    for (let k = 0; k < 3000; k++) {
+      const q = Buffer.alloc(13);
+      for (let i = 0; i < 13; i++) {
+        x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+        q[i] = x & 0xff;
+      }
+      payloads.push(q);
+    }
+    for (const q of payloads) {
+      const fromLib = mate.decode.mxStatus(q);
+      const fromAddon = native.mate.decode.mxStatus(q);
+      assert.deepStrictEqual(Object.keys(fromLib), [...Object.keys(fromAddon), 'units'], q.toString('hex'));
+      for (const k of Object.keys(fromAddon)) assert.deepStrictEqual(fromLib[k], fromAddon[k], `${k} of ${q.toString('hex')}`);
+    }
+  });
+
   it('the pure decoders accept whole frames and check their checksum', function () {
     const frame = Buffer.from('03 89 84 89 00 55 3F 02 00 15 00 FE 02 A8 03 EC'.replace(/ /g, ''), 'hex');
     assert.strictEqual(mate.decode.mxStatus(frame).batteryVoltage, 25.4);

@@ -175,6 +175,46 @@ TEST_CASE("channel: silence ends in ETIMEDOUT after the deadline, not before", "
   ch->close(nullptr);
 }
 
+// The deadline timer is left running after an answered request and reused (no timer syscall
+// per request): each later deadline must still fire at its own time, earlier or later than
+// the one the timer was last set for.
+TEST_CASE("channel: a reused deadline timer fires at each request's own deadline", "[io][channel]") {
+  asio::io_context io;
+  Device dev(io);
+  dev.onRequest = [&](const Bytes& b) {
+    if (b == Bytes{0x01}) dev.send({0x02});  // 0x01 is answered, 0x03 is not
+  };
+  auto ch = openChannel(io, ptyLink(io, dev.path));
+  auto ask = [&](uint8_t req, std::chrono::milliseconds timeout) {
+    std::optional<Error> result;
+    auto t0 = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point t1;
+    ch->submit(exact(
+        {req}, {0x02},
+        [&](const Error& e, const Bytes&) {
+          result = e;
+          t1 = std::chrono::steady_clock::now();
+        },
+        timeout));
+    REQUIRE(runUntil(
+        io, [&] { return result.has_value(); }, 3000ms));
+    return std::make_pair(*result, std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count());
+  };
+  for (int i = 0; i < 5; ++i) CHECK_FALSE(ask(0x01, 1000ms).first);  // the timer now runs for ~1 s
+  auto [shortErr, shortTook] = ask(0x03, 100ms);                     // earlier than the timer: moved
+  CHECK(shortErr.code == "ETIMEDOUT");
+  CHECK(shortTook >= 100);
+  CHECK(shortTook < 500);
+  CHECK_FALSE(ask(0x01, 100ms).first);          // timer left set for ~100 ms from now
+  auto [longErr, longTook] = ask(0x03, 400ms);  // later than the timer: it fires first and moves
+  CHECK(longErr.code == "ETIMEDOUT");
+  CHECK(longTook >= 400);
+  CHECK(longTook < 900);
+  CHECK(ch->stats().timeouts == 2);
+  CHECK(ch->stats().replies == 6);
+  ch->close(nullptr);
+}
+
 TEST_CASE("channel: an invalid reply fails after the settle time, well before the deadline", "[io][channel]") {
   asio::io_context io;
   Device dev(io);
