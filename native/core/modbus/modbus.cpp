@@ -211,7 +211,8 @@ ParseResult parseResponse(const Request& req, const uint8_t* data, size_t len) {
         // 0 is no Modbus exception code, and a Response with code 0 means "no exception": such
         // a frame would pass as a read that returned no registers (found by fuzz_modbus).
         if (p[2] == 0) {
-          if (!res.error) res.error = protocolError("EFRAME", "exception reply with code 0, which is not an exception code", p, L);
+          if (!res.error)
+            res.error = protocolError("EFRAME", "exception reply with code 0, which is not an exception code", p, L);
           continue;
         }
         r.exceptionCode = p[2];
