@@ -238,7 +238,7 @@ describe('defaults: lib/defaults.js is the only home', function () {
 });
 
 describe("MATE interFrameDelay 'auto'", function () {
-  it('keeps no gap on a pseudo-terminal (an explicit gap still applies)', async function () {
+  it("opens with 'auto' by default, and an explicit gap still applies", async function () {
     const msim = new mateSim.MateSimulator({});
     const mserved = await mateSim.servePty(msim, { link: newLink() });
     const time = async (opts, polls) => {
@@ -253,17 +253,20 @@ describe("MATE interFrameDelay 'auto'", function () {
         await bus.close();
       }
     };
-    const best = async (opts, polls) => Math.min(await time(opts, polls), await time(opts, polls), await time(opts, polls));
     try {
       // 10 ms apart at least: 20 polls cannot take less than 190 ms.
       assert.ok((await time({ interFrameDelay: 10 }, 20)) >= 190);
-      // 'auto' on a pty adds no gap, where a serial line would get 2 ms: 50 polls with an explicit
-      // 2 ms gap take at least 100 ms more than the same polls without one. Best of three each,
-      // compared with each other rather than with a fixed time, so a loaded machine (slower
-      // exchanges on both sides) cannot fail it; 'auto' giving 2 ms here would.
-      const gapped = await best({ interFrameDelay: 2 }, 50);
-      const auto = await best({}, 50);
-      assert.ok(gapped - auto >= 50, `50 polls: ${auto.toFixed(1)} ms with 'auto', ${gapped.toFixed(1)} ms with a 2 ms gap`);
+      // 'auto' is what reaches the engine by default; which gap it gives on which link is
+      // io::autoGap's rule, tested without timing in test/native/shared_facts_test.cpp. A wall-
+      // clock check of "no gap on a pty" failed under stress-ng (the gap overlaps the JS
+      // turnaround), so the speed itself is measured by bench/mate-pty.js, not here.
+      const bus = await MateBus.open(mserved.link);
+      try {
+        assert.strictEqual(bus.options.interFrameDelay, 'auto');
+        await bus.mx(1).getStatus();
+      } finally {
+        await bus.close();
+      }
     } finally {
       await mserved.close();
       msim.close();
