@@ -136,22 +136,29 @@ Status decodeStatus(const uint8_t* rec60) {
   return s;
 }
 
+// The BCD date both the status record and a log record carry: minute, hour, day of week, day,
+// month, year (2000 + yy), in that order from `p`. Returns whether it is a plausible date.
+static bool decodeBcdDate(const uint8_t* p, DateTime& d) {
+  d.minute = bcdToInt(p[0]);
+  d.hour = decodeHour(p[1]);
+  d.dayOfWeek = bcdToInt(p[2]);
+  d.day = bcdToInt(p[3]);
+  d.month = bcdToInt(p[4]);
+  const int yy = bcdToInt(p[5]);
+  d.year = yy < 0 ? -1 : 2000 + yy;
+  return d.minute >= 0 && d.minute <= 59 && d.hour >= 0 && d.day >= 1 && d.day <= 31 && d.month >= 1 && d.month <= 12 &&
+         yy >= 0;
+}
+
 ClockInfo decodeClock(const uint8_t* rec60) {
   ClockInfo c;
   DateTime& d = c.datetime;
   // Seconds: the guide says plain binary; tolerate BCD when the byte is not a valid binary second.
   d.second = rec60[4] <= 59 ? rec60[4] : bcdToInt(rec60[4]);
-  d.minute = bcdToInt(rec60[5]);
-  d.hour = decodeHour(rec60[6]);
-  d.dayOfWeek = bcdToInt(rec60[7]);
-  d.day = bcdToInt(rec60[8]);
-  d.month = bcdToInt(rec60[9]);
-  int yy = bcdToInt(rec60[10]);
-  d.year = yy < 0 ? -1 : 2000 + yy;
+  const bool dateOk = decodeBcdDate(rec60 + 5, d);
   c.logRateMinutes = rec60[11];
   c.totalRecords = be16(rec60 + 12);
-  c.valid = d.second >= 0 && d.minute >= 0 && d.minute <= 59 && d.hour >= 0 && d.day >= 1 && d.day <= 31 &&
-            d.month >= 1 && d.month <= 12 && yy >= 0;
+  c.valid = d.second >= 0 && dateOk;
   return c;
 }
 
@@ -181,17 +188,8 @@ Record setClockRequest(const DateTime& dt, int logRateMinutes) {
 
 LogRecord decodeLogRecord(const uint8_t* rec15, double resolution) {
   LogRecord r;
-  DateTime& d = r.datetime;
-  d.minute = bcdToInt(rec15[0]);
-  d.hour = decodeHour(rec15[1]);
-  d.dayOfWeek = bcdToInt(rec15[2]);
-  d.day = bcdToInt(rec15[3]);
-  d.month = bcdToInt(rec15[4]);
-  int yy = bcdToInt(rec15[5]);
-  d.year = yy < 0 ? -1 : 2000 + yy;
-  d.second = 0;
-  r.datetimeValid = d.minute >= 0 && d.minute <= 59 && d.hour >= 0 && d.day >= 1 && d.day <= 31 && d.month >= 1 &&
-                    d.month <= 12 && yy >= 0;
+  r.datetimeValid = decodeBcdDate(rec15, r.datetime);
+  r.datetime.second = 0;
   r.temperature1 = decodeTemperature(be16s(rec15 + 6), resolution);
   r.temperature2 = decodeTemperature(be16s(rec15 + 8), resolution);
   r.internalTemperature = decodeTemperature(be16s(rec15 + 10), resolution);
