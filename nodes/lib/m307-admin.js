@@ -66,14 +66,18 @@ function serveM307Test(RED, { t, live, deviceSettings }) {
       return;
     }
     const limit = Math.max(1000, timeout * 3);
-    let status;
-    try {
-      status = await untilAborted(bounded(client.readStatus(), limit, 'status'), signal);
-    } catch (err) {
-      if (signal.aborted) throw err;
-      findings.push(failure('protocol', err, target));
-      return;
-    }
+    // One request of the test: its answer, or null once its failure is recorded (the test ends).
+    const ask = async (name, what, request) => {
+      try {
+        return await untilAborted(bounded(request(), limit, what), signal);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        findings.push(failure(name, err, target));
+        return null;
+      }
+    };
+    const status = await ask('protocol', 'status', () => client.readStatus());
+    if (!status) return;
     step('protocol', 2);
     const t1 = status.temperatureSensor1 ? status.temperatureSensor1.reading : null;
     findings.push(finding(CODES.OK, {
@@ -86,14 +90,8 @@ function serveM307Test(RED, { t, live, deviceSettings }) {
       }),
       details: { via: 'pool', status },
     }));
-    let info;
-    try {
-      info = await untilAborted(bounded(client.getDeviceInfo(), limit, 'identity'), signal);
-    } catch (err) {
-      if (signal.aborted) throw err;
-      findings.push(failure('identity', err, target));
-      return;
-    }
+    const info = await ask('identity', 'identity', () => client.getDeviceInfo());
+    if (!info) return;
     step('identity', 3);
     findings.push(finding(CODES.OK, {
       step: 'identity',
