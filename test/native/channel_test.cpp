@@ -16,6 +16,7 @@
 #include "io/serial_link.hpp"
 #include "io/tcp_link.hpp"
 #include "modbus/modbus.hpp"
+#include "raw_pty.hpp"
 #include "session/modbus_bus.hpp"
 
 using namespace fl;
@@ -33,15 +34,11 @@ struct Device {
   std::array<uint8_t, 512> buf{};
 
   explicit Device(asio::io_context& io) : master(io) {
-    int m, s;
-    char name[128];
-    struct termios raw;
-    ::cfmakeraw(&raw);
-    REQUIRE(::openpty(&m, &s, name, &raw, nullptr) == 0);
-    ::fcntl(m, F_SETFL, ::fcntl(m, F_GETFL) | O_NONBLOCK);
-    master.assign(m);
-    slaveFd = s;  // held so the master never sees a hang-up
-    path = name;
+    const RawPty pty = openRawPty(true);
+    REQUIRE(pty.master >= 0);
+    master.assign(pty.master);
+    slaveFd = pty.slave;  // held so the master never sees a hang-up
+    path = pty.path;
     read();
   }
   ~Device() {

@@ -13,6 +13,7 @@
 #include "io/channel.hpp"
 #include "io/ninebit_link.hpp"
 #include "mate/mate.hpp"
+#include "raw_pty.hpp"
 
 using namespace fl;
 using namespace std::chrono_literals;
@@ -65,13 +66,12 @@ TEST_CASE("ninebit: odd/even plan gives every byte the right 9th bit", "[ninebit
 TEST_CASE("ninebit: over a pty the bytes arrive whole and the parity steps are recorded", "[ninebit][io]") {
   for (auto mode : {io::NineBitMode::MarkSpace, io::NineBitMode::OddEven}) {
     asio::io_context io;
-    int m, s;
-    char name[128];
-    struct termios raw;
-    ::cfmakeraw(&raw);
-    REQUIRE(::openpty(&m, &s, name, &raw, nullptr) == 0);
+    const RawPty pty = openRawPty(false);  // the test reads the master with poll()
+    REQUIRE(pty.master >= 0);
+    const int m = pty.master;
+    const int s = pty.slave;
     io::SerialSettings set;
-    set.path = name;
+    set.path = pty.path;
     set.driver = io::SerialSettings::Driver::Termios;
     auto link = std::make_unique<io::NineBitLink>(io, set, mode);
     io::NineBitLink* nb = link.get();

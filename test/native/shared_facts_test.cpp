@@ -15,6 +15,7 @@
 #include "mate/mate.hpp"
 #include "mate/registers.hpp"
 #include "modbus/modbus.hpp"
+#include "raw_pty.hpp"
 #include "session/mate_bus.hpp"
 
 using namespace fl;
@@ -146,14 +147,10 @@ TEST_CASE("mate: every FX control names a writable register of the FX table", "[
 
 TEST_CASE("mate session: writeVerified reads back and reports EVERIFY over a pty", "[session][mate]") {
   asio::io_context io;
-  int m, s;
-  char name[128];
-  struct termios raw;
-  ::cfmakeraw(&raw);
-  REQUIRE(::openpty(&m, &s, name, &raw, nullptr) == 0);
-  ::fcntl(m, F_SETFL, ::fcntl(m, F_GETFL) | O_NONBLOCK);
+  const RawPty pty = openRawPty(true);
+  REQUIRE(pty.master >= 0);
   asio::posix::stream_descriptor master(io);
-  master.assign(m);
+  master.assign(pty.master);
   // The device: echoes a WRITE, answers every READ with `held`.
   uint16_t held = 0;
   Bytes in;
@@ -179,7 +176,7 @@ TEST_CASE("mate session: writeVerified reads back and reports EVERIFY over a pty
   readMore();
 
   io::SerialSettings set;
-  set.path = name;
+  set.path = pty.path;
   set.driver = io::SerialSettings::Driver::Termios;
   io::ChannelOptions co;
   co.settle = 20ms;
@@ -217,5 +214,5 @@ TEST_CASE("mate session: writeVerified reads back and reports EVERIFY over a pty
 
   ch->close(nullptr);
   for (int i = 0; i < 20; ++i) io.run_one_for(5ms);
-  ::close(s);
+  ::close(pty.slave);
 }
