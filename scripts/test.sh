@@ -150,6 +150,13 @@ node -e '
     return fs.existsSync(f) ? fs.readFileSync(f, "utf8").trim().split("\n").map(JSON.parse)
       : [{ label: `Node ${l} (no result)`, passed: 0, failed: 1, skipped: 0 }];
   });
+  // Each failure again, by line, so the end of the log names it.
+  for (const r of lines) {
+    for (const x of r.failures || []) {
+      console.log(`  FAILED in ${r.label}: ${x.title}`);
+      console.log(x.error.split("\n").map((t) => `      ${t}`).join("\n"));
+    }
+  }
   let p = 0, f = 0, s = 0;
   for (const r of lines) {
     console.log(`  ${r.label}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
