@@ -3,31 +3,24 @@
 const native = require('../native');
 const u = require('./units');
 
-// MX status is what a poller asks for again and again: the addon decodes it into these slots
-// (their order is MxSlot in native/node/mate_wrap.cpp) and returns only the two names, and the
-// object is built here, which costs a fraction of setting each field through the addon.
-const mxSlots = new Float64Array(13);
+// MX status is what a poller asks for again and again: the addon decodes it into numeric
+// slots and returns only the names (charger mode, error list); the object is built here, which
+// costs a fraction of setting each field through the addon. Which field is which, and in what
+// order, comes from the addon (mate.mxStatusFields): [{ name, kind: 'number'|'flag'|'name' }].
+const MX_FIELDS = native.mate.mxStatusFields;
+const mxSlots = new Float64Array(MX_FIELDS.filter((f) => f.kind !== 'name').length);
 
 function mxStatus(buf) {
-  const [chargerMode, errors] = native.mate.decode.mxStatus(buf, mxSlots);
-  const d = mxSlots;
-  return u.withUnits({
-    pvCurrent: d[0],
-    batteryCurrent: d[1],
-    chargerCurrentTenths: d[2],
-    kilowattHours: d[3],
-    ampHours: d[4],
-    ampHoursValid: d[5] === 1,
-    pvVoltage: d[6],
-    batteryVoltage: d[7],
-    chargerMode,
-    chargerModeRaw: d[8],
-    auxMode: d[9],
-    auxManual: d[10] === 1,
-    auxOn: d[11] === 1,
-    errors,
-    errorsRaw: d[12],
-  }, u.MX_STATUS);
+  const names = native.mate.decode.mxStatus(buf, mxSlots);
+  const o = {};
+  let slot = 0;
+  let name = 0;
+  for (const f of MX_FIELDS) {
+    if (f.kind === 'name') o[f.name] = names[name++];
+    else if (f.kind === 'flag') o[f.name] = mxSlots[slot++] === 1;
+    else o[f.name] = mxSlots[slot++];
+  }
+  return u.withUnits(o, u.MX_STATUS);
 }
 
 const decode = {

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -26,64 +27,63 @@ Napi::Array names(Napi::Env env, const std::vector<const char*>& v) {
   return a;
 }
 
-Napi::Object mxStatusToJs(Napi::Env env, const mate::MxStatus& s) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("pvCurrent", s.pvCurrent);
-  o.Set("batteryCurrent", s.chargerCurrent);
-  o.Set("chargerCurrentTenths", s.chargerCurrentTenths);
-  o.Set("kilowattHours", s.dailyKwh);
-  o.Set("ampHours", s.dailyAh);
-  o.Set("ampHoursValid", s.ahValid);
-  o.Set("pvVoltage", s.pvVoltage);
-  o.Set("batteryVoltage", s.batteryVoltage);
-  o.Set("chargerMode", mate::chargerModeName(s.chargerMode));
-  o.Set("chargerModeRaw", s.chargerMode);
-  o.Set("auxMode", s.auxMode);
-  o.Set("auxManual", s.auxMode == mate::kMxAuxManual);
-  o.Set("auxOn", s.auxOn);
-  o.Set("errors", names(env, mate::mxErrorNames(s.errors)));
-  o.Set("errorsRaw", s.errors);
-  return o;
-}
-
-// The fast form of mxStatus for lib/mate/index.js: the numbers go into a Float64Array the
-// caller lends (slots in this order; booleans as 0/1) and only the two names are returned,
-// as [chargerMode, errors]. Setting 15 named properties through N-API costs about 15 times
-// more than JS building the same object from the slots (a status poll pays it every time).
-enum MxSlot : size_t {
-  kMxPvCurrent,
-  kMxBatteryCurrent,
-  kMxChargerCurrentTenths,
-  kMxKilowattHours,
-  kMxAmpHours,
-  kMxAmpHoursValid,
-  kMxPvVoltage,
-  kMxBatteryVoltage,
-  kMxChargerModeRaw,
-  kMxAuxMode,
-  kMxAuxManual,
-  kMxAuxOn,
-  kMxErrorsRaw,
-  kMxSlots
+// MX status is what a poller asks for again and again, and setting 15 named properties through
+// N-API costs about 15 times more than JS building the same object. So the addon fills a
+// Float64Array the caller lends with the numbers (booleans as 0/1), returns only the names
+// (charger mode, error list), and exports this table as mate.mxStatusFields: the one place
+// that says which field is which, in the object's order. lib/mate/index.js builds from it.
+enum class MxKind { kNumber, kFlag, kName };
+struct MxField {
+  const char* name;
+  MxKind kind;
+  double (*number)(const mate::MxStatus&);  // kNumber and kFlag
+};
+constexpr MxField kMxFields[] = {
+    {"pvCurrent", MxKind::kNumber, [](const mate::MxStatus& s) { return s.pvCurrent; }},
+    {"batteryCurrent", MxKind::kNumber, [](const mate::MxStatus& s) { return s.chargerCurrent; }},
+    {"chargerCurrentTenths", MxKind::kNumber,
+     [](const mate::MxStatus& s) { return static_cast<double>(s.chargerCurrentTenths); }},
+    {"kilowattHours", MxKind::kNumber, [](const mate::MxStatus& s) { return s.dailyKwh; }},
+    {"ampHours", MxKind::kNumber, [](const mate::MxStatus& s) { return static_cast<double>(s.dailyAh); }},
+    {"ampHoursValid", MxKind::kFlag, [](const mate::MxStatus& s) { return s.ahValid ? 1.0 : 0.0; }},
+    {"pvVoltage", MxKind::kNumber, [](const mate::MxStatus& s) { return s.pvVoltage; }},
+    {"batteryVoltage", MxKind::kNumber, [](const mate::MxStatus& s) { return s.batteryVoltage; }},
+    {"chargerMode", MxKind::kName, nullptr},
+    {"chargerModeRaw", MxKind::kNumber, [](const mate::MxStatus& s) { return static_cast<double>(s.chargerMode); }},
+    {"auxMode", MxKind::kNumber, [](const mate::MxStatus& s) { return static_cast<double>(s.auxMode); }},
+    {"auxManual", MxKind::kFlag,
+     [](const mate::MxStatus& s) { return s.auxMode == mate::kMxAuxManual ? 1.0 : 0.0; }},
+    {"auxOn", MxKind::kFlag, [](const mate::MxStatus& s) { return s.auxOn ? 1.0 : 0.0; }},
+    {"errors", MxKind::kName, nullptr},
+    {"errorsRaw", MxKind::kNumber, [](const mate::MxStatus& s) { return static_cast<double>(s.errors); }},
 };
 
+constexpr size_t mxSlotCount() {
+  size_t n = 0;
+  for (const MxField& f : kMxFields) n += f.kind == MxKind::kName ? 0 : 1;
+  return n;
+}
+
+// [{ name, kind: 'number' | 'flag' | 'name' }] in object order; numbers and flags take the next
+// slot, names the next entry of the returned array.
+Napi::Array mxStatusFields(Napi::Env env) {
+  Napi::Array a = Napi::Array::New(env, std::size(kMxFields));
+  uint32_t i = 0;
+  for (const MxField& f : kMxFields) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", f.name);
+    o.Set("kind", f.kind == MxKind::kNumber ? "number" : f.kind == MxKind::kFlag ? "flag" : "name");
+    a.Set(i++, o);
+  }
+  return a;
+}
+
 Napi::Value mxStatusToSlots(Napi::Env env, const mate::MxStatus& s, Napi::Float64Array slots) {
-  if (slots.ElementLength() < kMxSlots)
-    throw Napi::TypeError::New(env, "mxStatus slots must hold " + std::to_string(kMxSlots) + " numbers");
+  if (slots.ElementLength() < mxSlotCount())
+    throw Napi::TypeError::New(env, "mxStatus slots must hold " + std::to_string(mxSlotCount()) + " numbers");
   double* d = slots.Data();
-  d[kMxPvCurrent] = s.pvCurrent;
-  d[kMxBatteryCurrent] = s.chargerCurrent;
-  d[kMxChargerCurrentTenths] = s.chargerCurrentTenths;
-  d[kMxKilowattHours] = s.dailyKwh;
-  d[kMxAmpHours] = s.dailyAh;
-  d[kMxAmpHoursValid] = s.ahValid ? 1 : 0;
-  d[kMxPvVoltage] = s.pvVoltage;
-  d[kMxBatteryVoltage] = s.batteryVoltage;
-  d[kMxChargerModeRaw] = s.chargerMode;
-  d[kMxAuxMode] = s.auxMode;
-  d[kMxAuxManual] = s.auxMode == mate::kMxAuxManual ? 1 : 0;
-  d[kMxAuxOn] = s.auxOn ? 1 : 0;
-  d[kMxErrorsRaw] = s.errors;
+  for (const MxField& f : kMxFields)
+    if (f.kind != MxKind::kName) *d++ = f.number(s);
   Napi::Array out = Napi::Array::New(env, 2);
   out.Set(0u, Napi::String::New(env, mate::chargerModeName(s.chargerMode)));
   out.Set(1u, names(env, mate::mxErrorNames(s.errors)));
@@ -408,10 +408,10 @@ void initMate(Napi::Env env, Napi::Object exports) {
   d.Set("mxStatus", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
           size_t n;
           const uint8_t* p = payloadArg(info, mate::kStatusPayloadLength, n);
-          // mxStatus(buffer, slots): the fast form (mxStatusToSlots); mxStatus(buffer): an object.
-          if (info[1].IsTypedArray() && info[1].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array)
-            return mxStatusToSlots(info.Env(), mate::decodeMxStatus(p), info[1].As<Napi::Float64Array>());
-          return mxStatusToJs(info.Env(), mate::decodeMxStatus(p));
+          // mxStatus(buffer, slots): see kMxFields.
+          if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+            throw Napi::TypeError::New(info.Env(), "mxStatus(buffer, slots): slots must be a Float64Array");
+          return mxStatusToSlots(info.Env(), mate::decodeMxStatus(p), info[1].As<Napi::Float64Array>());
         }));
   d.Set("fxStatus", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
           size_t n;
@@ -454,6 +454,7 @@ void initMate(Napi::Env env, Napi::Object exports) {
                        mate::fxWarningNames(static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value() & 0xFF)));
         }));
   m.Set("decode", d);
+  m.Set("mxStatusFields", mxStatusFields(env));
   Napi::Object enc = Napi::Object::New(env);
   enc.Set("time", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
             int h = info[0].As<Napi::Number>().Int32Value(), mi = info[1].As<Napi::Number>().Int32Value(),
