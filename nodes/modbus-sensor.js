@@ -12,7 +12,7 @@ const { deviceNode, numberish } = require('./lib/device-node');
 const COMMANDS = ['read', 'readConfig', 'setTemperatureCorrection', 'setHumidityCorrection', 'setAddress', 'setBaudRate'];
 const MIN_INTERVAL_S = 0.1;
 
-const { decimalsFor } = require('../lib/modbus/profiles');
+const { decimalsFor, profiles } = require('../lib/modbus/profiles');
 const defaults = require('../lib/defaults');
 
 // The status text shows a value with as many decimals as its channel's scale gives.
@@ -95,7 +95,16 @@ module.exports = function register(RED) {
     ctx.start((msg) => run('read', undefined, msg));
   }
 
-  RED.nodes.registerType('fieldlink-modbus-sensor', ModbusSensorNode);
+  // The editor's profile list and default come from here (RED.settings.fieldlinkModbusSensorProfiles),
+  // so the panels never restate them.
+  RED.nodes.registerType('fieldlink-modbus-sensor', ModbusSensorNode, {
+    settings: {
+      fieldlinkModbusSensorProfiles: {
+        value: { names: Object.keys(profiles), default: defaults.modbus.profile },
+        exportable: true,
+      },
+    },
+  });
 };
 
 module.exports.COMMANDS = COMMANDS;

@@ -2,6 +2,7 @@
 // "fieldlink doctor": what is wrong between this computer and the devices, with suggestions.
 const { parse, progressBar, table, guarded, wholeFlag, UsageError } = require('./common');
 const DEFAULTS = require('../defaults');
+const { profiles } = require('../modbus/profiles');
 
 const usage = `usage: fieldlink doctor [--port PATH] [--m307 HOST] [--mate PATH] [options]
 
@@ -14,7 +15,7 @@ Modbus sensor on RS485 (XY-MD02 and relatives):
   --address N             the sensor's unit address, 1..247 (default 1)
   --baud B                baud rate (default ${DEFAULTS.modbus.baudRate})
   --parity P              none, even, odd (default ${DEFAULTS.modbus.parity})
-  --profile NAME          register map: xy-md02 (default), xy-md02-x100, md02-red, sht3x-asia, wb-generic
+  --profile NAME          register map (default ${DEFAULTS.modbus.profile}): ${Object.keys(profiles).join(', ')}
   --timeout MS            reply timeout (default ${DEFAULTS.modbus.timeout})
   --listen MS             listen for unsolicited text before the first request (default 1100; 0: skip)
   --quick                 when the sensor is silent, do not probe other addresses and baud rates

@@ -39,7 +39,7 @@ describe('e2e: the fieldlink panels in the Node-RED editor (headless Chromium)',
       { id: 'dev', type: 'fieldlink-m307-device', name: 'room', host: '127.0.0.1', port: String(srv.port), timeout: '' },
       { id: 'mate', type: 'fieldlink-mate-bus', name: 'mate', serialPort: path.join(tmp, 'none3') },
       { id: 'mx1', type: 'fieldlink-mate-mx', z: 'f1', bus: 'mate', port: '2', interval: '0', topic: '', x: 100, y: 60, wires: [[], []] },
-      { id: 's1', type: 'fieldlink-modbus-sensor', z: 'f1', bus: 'busNew', unit: '3', profile: 'xy-md02', interval: '0', topic: '', x: 100, y: 120, wires: [[], []] },
+      { id: 's1', type: 'fieldlink-modbus-sensor', z: 'f1', bus: 'busNew', unit: '3', profile: 'sht3x-asia', interval: '0', topic: '', x: 100, y: 120, wires: [[], []] },
       { id: 'st1', type: 'fieldlink-m307-status', z: 'f1', device: 'dev', interval: '0', topic: '', x: 100, y: 180, wires: [[], [], []] },
     ];
     nr = await startNodeRed({ userDir: path.join(tmp, 'node-red'), flows, port: 0, logLevel: 'warn' });
@@ -115,6 +115,23 @@ describe('e2e: the fieldlink panels in the Node-RED editor (headless Chromium)',
       topic: $('#node-input-topic').attr('placeholder'),
     }));
     assert.deepStrictEqual(form, { ports: 12, port: '2', bus: 'mate', interval: '0', topic: 'mate/mx' });
+    await page.click('#node-dialog-cancel');
+    await page.waitForTimeout(300);
+  });
+
+  it('the Modbus sensor panel lists the library\'s profiles and starts from its default (no list in the panel)', async function () {
+    const { profiles } = require('../../lib/modbus/profiles');
+    assert.strictEqual(await page.evaluate(() => RED.nodes.getType('fieldlink-modbus-sensor').defaults.profile.value), defaults.modbus.profile);
+    await page.evaluate(() => RED.editor.edit(RED.nodes.node('s1')));
+    await page.waitForSelector('#node-input-profile', { state: 'visible' });
+    const form = await page.evaluate(() => ({
+      names: $('#node-input-profile option').map(function () { return $(this).val(); }).get(),
+      labels: $('#node-input-profile option').map(function () { return $(this).text(); }).get(),
+      picked: $('#node-input-profile').val(),
+    }));
+    assert.deepStrictEqual(form.names, Object.keys(profiles));
+    assert.ok(form.labels.every((l, i) => l && l !== `modbus-sensor.profile.${form.names[i]}`), `untranslated: ${form.labels}`);
+    assert.strictEqual(form.picked, 'sht3x-asia');
     await page.click('#node-dialog-cancel');
     await page.waitForTimeout(300);
   });
