@@ -38,6 +38,12 @@ describe('e2e: MATE solar example flow + Dashboard 2.0 in headless Chromium', fu
     assert.strictEqual(bus.serialPort, '/tmp/fieldlink-demo-mate');
     assert.strictEqual(bus.masterDuties, false, 'the demo simulator runs with master duties off');
     bus.serialPort = link;
+    // The simulator answers from this test's process, which shares two cores with Node-RED and
+    // Chromium: on a loaded machine a reply can come later than a real MATE device's 100 ms,
+    // and every late reply costs two retries. A longer reply timeout keeps the test about the
+    // flow and the page, not about this machine's scheduling.
+    assert.strictEqual(bus.timeout, '100');
+    bus.timeout = '1000';
     chartId = flows.find((n) => n.type === 'ui-chart').id;
     nr = await startNodeRed({ userDir: path.join(tmp, 'node-red'), flows, port: 0, logLevel: 'info' });
     const { chromium } = require('playwright-core');
@@ -56,6 +62,18 @@ describe('e2e: MATE solar example flow + Dashboard 2.0 in headless Chromium', fu
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  // A failed wait says what Node-RED logged and what the simulator was asked, so a failure in
+  // CI (where only the log is left) shows whether the flow erred or was only slow.
+  async function explained(what, wait) {
+    try {
+      return await wait;
+    } catch (err) {
+      const log = nr.output().split('\n').filter((l) => /\[(error|warn)\]|fieldlink/.test(l)).slice(-15);
+      const asked = Object.entries(sim.stats.byPort).map(([port, s]) => `port ${port}: ${s.commands}`).join(', ');
+      throw new Error(`${what}: ${err.message}\n  simulator commands by port: ${asked}\n  Node-RED log:\n    ${log.join('\n    ')}`, { cause: err });
+    }
+  }
+
   it('shows the simulated system on /dashboard/solar, with a 30-day chart from the MX log', async function () {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     // Dashboard 2.0 registers its chart components on window.uiCharts when window.Cypress is
@@ -66,10 +84,10 @@ describe('e2e: MATE solar example flow + Dashboard 2.0 in headless Chromium', fu
     const res = await page.goto(`${nr.url}/dashboard/solar`);
     assert.strictEqual(res.status(), 200);
 
-    const expectText = (cls, want) => page.waitForFunction(({ sel, value }) => {
+    const expectText = (cls, want) => explained(`${cls} = ${want}`, page.waitForFunction(({ sel, value }) => {
       const el = document.querySelector(sel);
       return el && el.textContent.trim() === value;
-    }, { sel: `.${cls} .nrdb-ui-text-value`, value: want }, { timeout: 15000 });
+    }, { sel: `.${cls} .nrdb-ui-text-value`, value: want }, { timeout: 15000 }));
 
     // The capture's values, as the nodes format them.
     await expectText('mate-battery-volts', '25.4 V');
@@ -88,13 +106,13 @@ describe('e2e: MATE solar example flow + Dashboard 2.0 in headless Chromium', fu
     assert.strictEqual(socUnit.trim(), '%');
 
     // The chart: 30 bars, one per day, oldest first, today's the 2.2 kWh of the capture's page.
-    const handle = await page.waitForFunction((id) => {
+    const handle = await explained('the 30-day chart', page.waitForFunction((id) => {
       const c = window.uiCharts && window.uiCharts[id];
       if (!c || !c.chart) return null;
       const series = c.chart.getOption().series || [];
       const data = series.length ? series[0].data : [];
       return data && data.length >= 30 ? { type: series[0].type, data } : null;
-    }, chartId, { timeout: 15000 });
+    }, chartId, { timeout: 15000 }));
     const { type, data } = await handle.jsonValue();
     assert.strictEqual(type, 'bar');
     assert.strictEqual(data.length, 30);
