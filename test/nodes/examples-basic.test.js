@@ -5,6 +5,7 @@
 // pseudo-terminal for Modbus and MATE, TCP for the M307). Only the device address is pointed
 // at this test's simulator and the poll interval shortened; the inject nodes are "clicked" by
 // sending them a message. Each debug node of the example must receive what its name promises.
+// Also the solar dashboard example without its Dashboard nodes: its retry of a failed log read.
 const assert = require('node:assert');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -26,6 +27,7 @@ const NODES = [
   require('../../nodes/mate-bus.js'),
   require('../../nodes/mate-mx.js'),
   require('../../nodes/mate-fx.js'),
+  require('../../nodes/mate-dc.js'),
   require('../../nodes/mate-fx-control.js'),
   require('../../nodes/diagnostics.js'),
   coreNode('common/20-inject.js'),
@@ -35,6 +37,7 @@ const NODES = [
   coreNode('function/10-function.js'),
   coreNode('function/10-switch.js'),
   coreNode('function/15-change.js'),
+  coreNode('function/89-delay.js'),
 ];
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
@@ -231,5 +234,69 @@ describe('example flows with core nodes only (examples/*-basic.json) against the
       assert.strictEqual(done.controls.charger, 'auto');
       assert.strictEqual(tap.got.get('mate-basic-debug-error').length, 0);
     });
+  });
+});
+
+// The solar dashboard example (examples/mate-solar.json) without its dashboard nodes: its 30-day
+// log read at deploy must not leave the chart empty for an hour when it fails.
+describe('examples/mate-solar.json: a failed 30-day log read is tried again', function () {
+  this.timeout(30000);
+  afterEach(async function () {
+    await helper.unload();
+  });
+
+  it('the log read fails while the MX is silent, the Catch node and the delay send it again, and the chart gets its 30 days', async function () {
+    const sim = new MateSimulator({ preset: 'capture' });
+    const served = await serveMate(sim, { link: path.join(tmp, 'ttySolar') });
+    try {
+      const shipped = example('mate-solar.json', () => {});
+      const delay = shipped.find((n) => n.id === 'mate-delay-log-retry');
+      assert.deepStrictEqual([delay.type, delay.timeout, delay.timeoutUnits], ['delay', '1', 'minutes']);
+      assert.deepStrictEqual(delay.wires, [['mate-mx-log']]);
+      // Dashboard nodes out (the test helper has no Dashboard), the chart's input tapped, the
+      // minute made 0.3 s, the status pollers slowed so the MX's fault hits the log read.
+      const kept = shipped.filter((n) => !n.type.startsWith('ui-'));
+      const ids = new Set(kept.map((n) => n.id));
+      for (const n of kept) {
+        if (n.wires) n.wires = n.wires.map((out) => out.filter((id) => ids.has(id)));
+        if (n.type === 'fieldlink-mate-bus') n.serialPort = served.link;
+        if (/^fieldlink-mate-(mx|fx|dc)$/.test(n.type) && n.interval !== '0') n.interval = '60';
+        if (n.id === 'mate-delay-log-retry') Object.assign(n, { timeout: '0.3', timeoutUnits: 'seconds' });
+        if (n.id === 'mate-fn-log-chart') n.wires = [['chart']];
+      }
+      kept.push({ id: 'chart', type: 'helper', z: 'tab-mate-solar' }, { id: 'retried', type: 'helper', z: 'tab-mate-solar' });
+      kept.find((n) => n.id === 'mate-catch-log-retry').wires[0].push('retried');
+      sim.setFault(1, 'silent');
+      // node-red-node-test-helper 0.3.6 registers its own copy of the Catch node once per Catch
+      // node in the flow; with two, the second registration throws inside load(), which then
+      // never calls back. Without its copy, NODES registers the Catch node once.
+      const preloaded = helper._nodeModules.catch;
+      delete helper._nodeModules.catch;
+      try {
+        await load(kept);
+      } finally {
+        helper._nodeModules.catch = preloaded;
+      }
+      const failures = [];
+      helper.getNode('retried').on('input', (msg) => failures.push(msg));
+      const chart = new Promise((resolve) => helper.getNode('chart').on('input', resolve));
+      // The inject fires 1 s after deploy; the hub scan finds no MX (ENODEVICE), and the same
+      // message is sent again 0.3 s after each failure.
+      for (let waited = 0; failures.length < 2; waited += 100) {
+        assert.ok(waited < 15000, `the failed log read was sent again ${failures.length} times in 15 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(failures.every((m) => m.error && m.error.code === 'ENODEVICE' && m.payload.logDays === 30), JSON.stringify(failures.map((m) => m.error)));
+      sim.clearFault(1);
+      const msg = await Promise.race([chart, new Promise((resolve, reject) => setTimeout(() => {
+        reject(new Error(`no chart 10 s after the MX answered again; the reads failed with ${failures.map((m) => m.error.code).join(', ')}`));
+      }, 10000))]);
+      assert.strictEqual(msg.payload.length, 30);
+      assert.strictEqual(msg.action, 'replace');
+      assert.ok(msg.payload.every((p) => /^\d\d-\d\d$/.test(p.day) && typeof p.kWh === 'number'), JSON.stringify(msg.payload.slice(0, 3)));
+    } finally {
+      await served.close();
+      sim.close();
+    }
   });
 });
