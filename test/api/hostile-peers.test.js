@@ -99,12 +99,13 @@ describe('hostile peers: bounded receive paths', function () {
 
   it('M307: random bytes from the moment of connect -> connect rejects after 61 bytes, not megabytes', async function () {
     peer = await startPeer('random');
-    const { error, m } = await watch(() => M307Client.connect('127.0.0.1', { port: peer.port, timeout: 2000 }));
+    // A deadline far above what the bound takes, so a loaded machine cannot blur the two.
+    const { error, m } = await watch(() => M307Client.connect('127.0.0.1', { port: peer.port, timeout: 10000 }));
     assert.ok(error instanceof errors.ProtocolError, `expected ProtocolError, got ${error}`);
     assert.strictEqual(error.code, 'EFRAME');
     assert.match(error.message, /ran past the 60 bytes/);
     assert.match(error.message, /after 61 bytes/);
-    assert.ok(m.ms < 2000, `took ${m.ms} ms: it waited for the deadline instead of stopping at the bound`);
+    assert.ok(m.ms < 5000, `took ${m.ms} ms: it waited for the deadline instead of stopping at the bound`);
     bounded(m);
   });
 

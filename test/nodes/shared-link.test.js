@@ -97,7 +97,10 @@ describe('the config-node helper (nodes/lib/config-node.js)', function () {
     const t0 = Date.now();
     await new Promise((resolve) => node.emit('close', true, resolve));
     const ms = Date.now() - t0;
-    assert.ok(ms >= CLOSE_LIMIT_MS - 50 && ms < 2000, `done() after ${ms} ms`);
+    // Node-RED's own limit is 2 s; the timer is what the test checks (release never settles),
+    // with room above it for a loaded machine's late timers.
+    assert.ok(CLOSE_LIMIT_MS < 2000);
+    assert.ok(ms >= CLOSE_LIMIT_MS - 50 && ms < CLOSE_LIMIT_MS + 1500, `done() after ${ms} ms`);
     assert.ok(said.some((m) => m.startsWith('x.log.closeSlow') && m.includes('the-link')), JSON.stringify(said));
     assert.deepStrictEqual(seen, ['open', 'closed']);
     assert.strictEqual(node.link, null);
