@@ -57,7 +57,16 @@ finish_lint() {
   echo
   [ $lint_rc != 0 ] && cat test-output/lint.log
   echo "lint gate: $(tail -1 test-output/lint.log) ($(( $(date +%s) - lint_start )) s, beside the main line)"
-  echo "{\"label\":\"lint gate (eslint, clang-format, clang-tidy)\",\"passed\":$([ $lint_rc = 0 ] && echo 1 || echo 0),\"failed\":$([ $lint_rc = 0 ] && echo 0 || echo 1),\"skipped\":0}" > test-output/summary-lint.jsonl
+  # The summary line; on failure it carries the report's last lines, which the closing block
+  # prints again like a failed test's error.
+  node -e '
+    const fs = require("fs");
+    const ok = process.argv[1] === "0";
+    const tail = fs.readFileSync("test-output/lint.log", "utf8").trimEnd().split("\n").slice(-12).join("\n");
+    const run = { label: "lint gate (eslint, clang-format, clang-tidy)", passed: ok ? 1 : 0, failed: ok ? 0 : 1, skipped: 0,
+      failures: ok ? [] : [{ title: "lint gate (npm run lint; npm run lint:fix fixes the layout)", error: tail }] };
+    fs.writeFileSync("test-output/summary-lint.jsonl", JSON.stringify(run) + "\n");
+  ' "$lint_rc"
 }
 
 shim="$PWD/build/libptyshim.so"
