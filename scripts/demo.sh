@@ -5,7 +5,7 @@
 # flow file, as Node-RED runs one), and their Dashboard 2.0 pages. Everything runs on
 # 127.0.0.1 and stops on Ctrl-C.
 #   FIELDLINK_DEMO_PORT        Node-RED port (default 1880)
-#   FIELDLINK_DEMO_M307_PORT   M307 simulator port (default 10001, as in the example flow)
+#   FIELDLINK_DEMO_M307_PORT   M307 simulator port (default 10001, the library default the example flow uses)
 #   FIELDLINK_DEMO_SKIP_SETUP  1: do not run scripts/setup.sh first
 set -euo pipefail
 cd "$(dirname "$0")/.."

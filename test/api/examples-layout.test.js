@@ -63,3 +63,25 @@ describe('example flows: coverage', function () {
     assert.deepStrictEqual(EXAMPLES.filter((f) => !readme.includes(`examples/${f}`)), []);
   });
 });
+
+// A link setting left empty means "the library's default" (lib/defaults.js), so an example never
+// restates one: a copy goes stale when the default changes (these flows still said reconnect
+// 1000 ms and Modbus retries 1 after the defaults had become 500 ms and 0). The
+// choice fields (MATE parityMode, transport) name a mode and stay as saved.
+describe('example flows: link settings are left to the library defaults', function () {
+  const FIELDS = {
+    'fieldlink-modbus-bus': ['baudRate', 'parity', 'dataBits', 'stopBits', 'port', 'timeout', 'retries', 'interFrameDelay', 'reconnectMinDelay', 'reconnectMaxDelay'],
+    'fieldlink-m307-device': ['port', 'timeout', 'reconnectMinDelay', 'reconnectMaxDelay'],
+    'fieldlink-mate-bus': ['timeout', 'retries', 'reconnectMinDelay', 'reconnectMaxDelay'],
+  };
+  for (const file of EXAMPLES) {
+    it(file, function () {
+      const flow = require(path.join(__dirname, '..', '..', 'examples', file));
+      const restated = [];
+      for (const n of flow.filter((x) => FIELDS[x.type])) {
+        for (const f of FIELDS[n.type]) if (n[f] !== undefined && n[f] !== '') restated.push(`${n.id}.${f} = ${JSON.stringify(n[f])}`);
+      }
+      assert.deepStrictEqual(restated, []);
+    });
+  }
+});

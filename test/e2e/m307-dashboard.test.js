@@ -42,7 +42,7 @@ describe('e2e: M307 cold-room flow + Dashboard 2.0 in headless Chromium', functi
     // The demo's flow: both examples merged, with this test's ports instead of the demo's.
     const coldRoom = JSON.parse(fs.readFileSync(COLD_ROOM, 'utf8'));
     const device = coldRoom.find((n) => n.type === 'fieldlink-m307-device');
-    assert.deepStrictEqual([device.host, device.port], ['127.0.0.1', '10001'], 'the example points at the demo simulator');
+    assert.deepStrictEqual([device.host, device.port], ['127.0.0.1', ''], 'the example points at the demo simulator (the default port, 10001)');
     device.port = String(m307Served.port);
     const climate = JSON.parse(fs.readFileSync(MODBUS, 'utf8'));
     climate.find((n) => n.type === 'fieldlink-modbus-bus').serialPort = link;
