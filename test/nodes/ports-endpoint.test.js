@@ -1,6 +1,7 @@
 'use strict';
 // The editor's port picker endpoint in a real Node-RED (headless, scripts/lib/nodered.js) with
-// adminAuth on: GET /fieldlink/ports needs the fieldlink-modbus-bus.read permission. It is the
+// adminAuth on: GET /fieldlink/ports needs the fieldlink.read permission (in Node-RED's "read"
+// scope; not tied to one family's node type). It is the
 // one port endpoint of every serial panel (Modbus and MATE): the MATE copy is gone. The panels'
 // other shared endpoint, GET /fieldlink/defaults, is guarded the same way.
 const assert = require('node:assert');
@@ -27,6 +28,7 @@ describe('Node-RED admin endpoint GET /fieldlink/ports (adminAuth)', function ()
           users: [
             { username: 'viewer', password: hash, permissions: 'read' },
             { username: 'flowsonly', password: hash, permissions: 'flows.read' },
+            { username: 'fieldlinkonly', password: hash, permissions: ['fieldlink.read'] },
           ],
         },
       },
@@ -82,5 +84,12 @@ describe('Node-RED admin endpoint GET /fieldlink/ports (adminAuth)', function ()
       assert.strictEqual(typeof p.preferredPath, 'string');
       assert.strictEqual(typeof p.isRs485, 'boolean');
     }
+  });
+
+  it('a user granted only fieldlink.read gets both shared endpoints', async function () {
+    const bearer = await token('fieldlinkonly', 'fieldlink.read');
+    assert.strictEqual((await getPorts(bearer)).status, 200);
+    const res = await fetch(`${nr.url}/fieldlink/defaults`, { headers: { Authorization: `Bearer ${bearer}` } });
+    assert.strictEqual(res.status, 200);
   });
 });
