@@ -331,26 +331,32 @@ describe('MateBus', function () {
       units: { pvCurrent: 'A', batteryCurrent: 'A', kilowattHours: 'kWh', ampHours: 'Ah', pvVoltage: 'V', batteryVoltage: 'V' },
     });
     assert.strictEqual(s.format('batteryVoltage'), '26.8 V');
-    // The oracle is written from docs/protocols/mate.md §9 (payload bytes after byte 0), not
-    // from the C++ decoder; the field order is the addon's table (mate.mxStatusFields).
+    // The oracle is the simulator's own MX status decoder (lib/sim/mate/codec.js, written from
+    // docs/protocols/mate.md §9 apart from the C++ one), with the names the addon gives; the
+    // field order is the addon's table (mate.mxStatusFields).
+    const { decodeMxStatus } = require('../../lib/sim/mate/codec');
     const MODES = ['silent', 'float', 'bulk', 'absorb', 'equalize'];
-    const oracle = (b) => ({
-      pvCurrent: b[1] ^ 0x80,
-      batteryCurrent: ((b[2] ^ 0x80) * 10 + (b[0] & 0x0f)) / 10,
-      chargerCurrentTenths: b[0] & 0x0f,
-      kilowattHours: (((b[3] << 8) | b[8]) << 16 >> 16) / 10,
-      ampHours: ((b[0] & 0x70) << 4) | b[4],
-      ampHoursValid: (b[0] & 0x80) !== 0,
-      pvVoltage: b.readUInt16BE(11) / 10,
-      batteryVoltage: b.readUInt16BE(9) / 10,
-      chargerMode: MODES[b[6]] || 'unknown',
-      chargerModeRaw: b[6],
-      auxMode: b[5] & 0x3f,
-      auxManual: (b[5] & 0x3f) === 0x3f,
-      auxOn: (b[5] & 0x40) !== 0,
-      errors: ['bit-0', 'bit-1', 'bit-2', 'bit-3', 'bit-4', 'shorted-battery-sensor', 'too-hot', 'high-voc'].filter((name, bit) => b[7] & (1 << bit)),
-      errorsRaw: b[7],
-    });
+    const ERRORS = ['bit-0', 'bit-1', 'bit-2', 'bit-3', 'bit-4', 'shorted-battery-sensor', 'too-hot', 'high-voc'];
+    const oracle = (b) => {
+      const r = decodeMxStatus(b);
+      return {
+        pvCurrent: r.pvCurrent,
+        batteryCurrent: r.batteryCurrent,
+        chargerCurrentTenths: b[0] & 0x0f, // folded into batteryCurrent by the simulator's decoder (values 10..15 too)
+        kilowattHours: r.kwh,
+        ampHours: r.ah,
+        ampHoursValid: r.ahValid,
+        pvVoltage: r.pvVoltage,
+        batteryVoltage: r.batteryVoltage,
+        chargerMode: MODES[r.chargerMode] || 'unknown',
+        chargerModeRaw: r.chargerMode,
+        auxMode: r.auxMode,
+        auxManual: r.auxMode === 0x3f,
+        auxOn: r.auxOn,
+        errors: ERRORS.filter((name, bit) => r.errors & (1 << bit)),
+        errorsRaw: r.errors,
+      };
+    };
     const payloads = [];
     for (let i = 0; i < 13; i++) for (let b = 0; b < 8; b++) payloads.push(Buffer.alloc(13).fill(1 << b, i, i + 1));
     let x = 0x2545f491;
