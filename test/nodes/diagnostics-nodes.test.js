@@ -12,6 +12,7 @@
 //    the M307's identity (through the flow's own connection when it holds the device), a
 //    refusal by another client, and the MATE hub ports with device types and firmware.
 const assert = require('node:assert');
+const { collect } = require('../support/messages');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -77,26 +78,6 @@ function watchStatus(node) {
       });
     },
   };
-}
-
-// The next `count` messages arriving at a helper node.
-function collect(node, count, ms = 15000) { // resolves on the messages: the bound only ends a failing wait
-  return new Promise((resolve, reject) => {
-    const msgs = [];
-    const timer = setTimeout(() => {
-      node.removeListener('input', on);
-      reject(new Error(`got ${msgs.length} of ${count} messages in ${ms} ms`));
-    }, ms);
-    function on(msg) {
-      msgs.push(msg);
-      if (msgs.length === count) {
-        clearTimeout(timer);
-        node.removeListener('input', on);
-        resolve(msgs);
-      }
-    }
-    node.on('input', on);
-  });
 }
 
 /**

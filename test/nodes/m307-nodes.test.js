@@ -5,7 +5,7 @@
 // time), partial limit updates, the clock, log downloads in both modes with progress, errors
 // at a Catch node, connect retries, and the connection released on redeploy.
 const assert = require('node:assert');
-const { assertPolledEvery } = require('../support/poll-gaps');
+const { collect, assertPolledEvery } = require('../support/messages');
 const helper = require('node-red-node-test-helper');
 
 const deviceNode = require('../../nodes/m307-device.js');
@@ -90,30 +90,6 @@ function watchStatus(node) {
       });
     },
   };
-}
-
-// The next `count` messages arriving at a helper node.
-// When each collected message arrived (for the poll-interval checks), without touching the message.
-const arrivals = new WeakMap();
-
-function collect(node, count, ms = 15000) { // resolves on the messages: the bound only ends a failing wait
-  return new Promise((resolve, reject) => {
-    const msgs = [];
-    const timer = setTimeout(() => {
-      node.removeListener('input', on);
-      reject(new Error(`got ${msgs.length} of ${count} messages in ${ms} ms`));
-    }, ms);
-    function on(msg) {
-      arrivals.set(msg, Date.now());
-      msgs.push(msg);
-      if (msgs.length === count) {
-        clearTimeout(timer);
-        node.removeListener('input', on);
-        resolve(msgs);
-      }
-    }
-    node.on('input', on);
-  });
 }
 
 /** Counts what arrives at a helper node from now on. */
@@ -258,7 +234,7 @@ describe('Node-RED nodes: M307', function () {
     await load(makeFlow(served.port, [statusNodeDef({ interval: '0.2' })]));
     const first = collect(helper.getNode('alarm'), 1);
     const msgs = await collect(helper.getNode('out'), 4);
-    assertPolledEvery(msgs.map((m) => arrivals.get(m)), 200);
+    assertPolledEvery(msgs, 200);
     for (const m of msgs) assert.strictEqual(m.payload.temperatureSensor2.reading, -5);
     const [a] = await first;
     assert.strictEqual(a.payload.input, 'temperatureSensor2');

@@ -6,6 +6,7 @@
 // shared MateBus, errors reaching a Catch node, master duties, the first open retried until
 // the port appears, and the port released on unload.
 const assert = require('node:assert');
+const { collect } = require('../support/messages');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -83,26 +84,6 @@ function watchStatus(node) {
       });
     },
   };
-}
-
-// The next `count` messages arriving at a helper node.
-function collect(node, count, ms = 15000) { // resolves on the messages: the bound only ends a failing wait
-  return new Promise((resolve, reject) => {
-    const msgs = [];
-    const timer = setTimeout(() => {
-      node.removeListener('input', on);
-      reject(new Error(`got ${msgs.length} of ${count} messages in ${ms} ms`));
-    }, ms);
-    function on(msg) {
-      msgs.push(msg);
-      if (msgs.length === count) {
-        clearTimeout(timer);
-        node.removeListener('input', on);
-        resolve(msgs);
-      }
-    }
-    node.on('input', on);
-  });
 }
 
 /** Sends msg to node id and resolves with the one message that comes out at "out". */

@@ -5,7 +5,7 @@
 // the first open retried until the port appears, a lost link coming back, and the port
 // released on redeploy.
 const assert = require('node:assert');
-const { assertPolledEvery } = require('../support/poll-gaps');
+const { collect, assertPolledEvery } = require('../support/messages');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -106,30 +106,6 @@ function watchStatus(node) {
   };
 }
 
-// The next `count` messages arriving at a helper node.
-// When each collected message arrived (for the poll-interval checks), without touching the message.
-const arrivals = new WeakMap();
-
-function collect(node, count, ms = 15000) { // resolves on the messages: the bound only ends a failing wait
-  return new Promise((resolve, reject) => {
-    const msgs = [];
-    const timer = setTimeout(() => {
-      node.removeListener('input', on);
-      reject(new Error(`got ${msgs.length} of ${count} messages in ${ms} ms`));
-    }, ms);
-    function on(msg) {
-      arrivals.set(msg, Date.now());
-      msgs.push(msg);
-      if (msgs.length === count) {
-        clearTimeout(timer);
-        node.removeListener('input', on);
-        resolve(msgs);
-      }
-    }
-    node.on('input', on);
-  });
-}
-
 const isReading = (st) => st.fill === 'green' && st.shape === 'dot';
 
 describe('Node-RED nodes: Modbus T/H sensor', function () {
@@ -196,7 +172,7 @@ describe('Node-RED nodes: Modbus T/H sensor', function () {
           assert.strictEqual(m.payload.address, 2);
         }
         // One read when the link opens, then every 0.2 s.
-        assertPolledEvery(msgs.map((m) => arrivals.get(m)), 200);
+        assertPolledEvery(msgs, 200);
         assert.ok(sim.unit(2).stats.requests >= 4);
         assert.strictEqual(sim.unit(1).stats.requests, 0);
       });
