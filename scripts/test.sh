@@ -38,6 +38,18 @@ if [ $js_only = 0 ]; then
   cpp_rc=$?
 fi
 
+# One summary line (the format test/support/summary-reporter.js writes for a mocha run), for a
+# run that mocha does not report: record FILE LABEL PASSED [FAILED_TITLE ERROR]. With a title,
+# the run counts as one failure, printed again in the closing block.
+record() {
+  node -e '
+    const [file, label, passed, title, error] = process.argv.slice(1);
+    const failures = title ? [{ title, error: error || "" }] : [];
+    const run = { label, passed: Number(passed), failed: failures.length, skipped: 0, failures };
+    require("fs").appendFileSync(file, JSON.stringify(run) + "\n");
+  ' "$@"
+}
+
 # The lint gate, started in the background: its report goes to test-output/lint.log, the
 # findings are shown on failure (finish_lint, after the main line).
 lint_rc=skip
@@ -57,16 +69,12 @@ finish_lint() {
   echo
   [ $lint_rc != 0 ] && cat test-output/lint.log
   echo "lint gate: $(tail -1 test-output/lint.log) ($(( $(date +%s) - lint_start )) s, beside the main line)"
-  # The summary line; on failure it carries the report's last lines, which the closing block
-  # prints again like a failed test's error.
-  node -e '
-    const fs = require("fs");
-    const ok = process.argv[1] === "0";
-    const tail = fs.readFileSync("test-output/lint.log", "utf8").trimEnd().split("\n").slice(-12).join("\n");
-    const run = { label: "lint gate (eslint, clang-format, clang-tidy)", passed: ok ? 1 : 0, failed: ok ? 0 : 1, skipped: 0,
-      failures: ok ? [] : [{ title: "lint gate (npm run lint; npm run lint:fix fixes the layout)", error: tail }] };
-    fs.writeFileSync("test-output/summary-lint.jsonl", JSON.stringify(run) + "\n");
-  ' "$lint_rc"
+  if [ $lint_rc = 0 ]; then
+    record test-output/summary-lint.jsonl "lint gate (eslint, clang-format, clang-tidy)" 1
+  else
+    record test-output/summary-lint.jsonl "lint gate (eslint, clang-format, clang-tidy)" 0 \
+      "npm run lint (npm run lint:fix fixes the layout)" "$(tail -12 test-output/lint.log)"
+  fi
 }
 
 shim="$PWD/build/libptyshim.so"
@@ -117,7 +125,7 @@ subset=(test/api test/nodes test/runtime test/e2e/dashboard.test.js test/e2e/m30
 # One Node line's mocha run; its counts go to test-output/summary-<line>.jsonl.
 run_line() {
   local line=$1 bin label red spec=() summary="$PWD/test-output/summary-$1.jsonl"
-  bin=$(node_bin "$line") || { echo "{\"label\":\"node $line\",\"passed\":0,\"failed\":1,\"skipped\":0}" >> "$summary"; return; }
+  bin=$(node_bin "$line") || { record "$summary" "node $line" 0 "installing Node $line" "scripts/runtimes.sh --path node-$line found no binary"; return; }
   if [ "$line" = 24 ]; then
     red=""
     label="Node $("$bin" --version) + Node-RED 5 (full suite)"
@@ -131,8 +139,9 @@ run_line() {
   echo "=== $label ==="
   FIELDLINK_NODE_RED="$red" FIELDLINK_RUN_LABEL="$label" FIELDLINK_SUMMARY_FILE="$summary" \
     LD_PRELOAD="$shim" FIELDLINK_PTYSHIM="$shim" "$bin" node_modules/mocha/bin/mocha.js "${spec[@]}"
+  local rc=$?
   # A mocha that died before its summary counts as a failure.
-  [ -s "$summary" ] || echo "{\"label\":\"$label (mocha died)\",\"passed\":0,\"failed\":1,\"skipped\":0}" >> "$summary"
+  [ -s "$summary" ] || record "$summary" "$label" 0 "mocha ended before its summary" "exit status $rc; the run's output above shows where"
 }
 
 # The main line alone first (the full suite), then the other lines, FIELDLINK_TEST_JOBS at a
