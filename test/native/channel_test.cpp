@@ -201,12 +201,12 @@ TEST_CASE("channel: a reused deadline timer fires at each request's own deadline
   auto [shortErr, shortTook] = ask(0x03, 100ms);                     // earlier than the timer: moved
   CHECK(shortErr.code == "ETIMEDOUT");
   CHECK(shortTook >= 100);
-  CHECK(shortTook < 500);
+  CHECK(shortTook < 900);                       // unmoved, it would wait for the timer's ~1 s
   CHECK_FALSE(ask(0x01, 100ms).first);          // timer left set for ~100 ms from now
   auto [longErr, longTook] = ask(0x03, 400ms);  // later than the timer: it fires first and moves
   CHECK(longErr.code == "ETIMEDOUT");
   CHECK(longTook >= 400);
-  CHECK(longTook < 900);
+  CHECK(longTook < 1500);  // room for a loaded machine; the floor above is the point
   CHECK(ch->stats().timeouts == 2);
   CHECK(ch->stats().replies == 6);
   ch->close(nullptr);
