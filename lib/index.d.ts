@@ -414,6 +414,8 @@ export interface MateScanEntry { port: number; type: 'hub' | 'mx' | 'fx' | 'dc' 
 export class MateBus extends EventEmitter {
   /** An aborted signal closes the port and rejects with signal.reason (an AbortError). */
   static open(path: string, options?: MateBusOptions & { signal?: AbortSignal }): Promise<MateBus>;
+  /** What open() checks, without opening: the options with the library defaults filled in, or a ValidationError naming the bad one. */
+  static checkOptions(path: string, options?: MateBusOptions): Required<MateBusOptions> & { path: string };
   readonly path: string;
   readonly state: LinkState;
   parityMode: 'mark-space' | 'odd-even' | 'pjon';

@@ -11,6 +11,7 @@ const YAML = require('yaml');
 const { closest } = require('../validate'); // the same "did you mean" as every API option
 const defaults = require('../defaults');
 const { profiles } = require('../modbus/profiles');
+const { PARITY_MODES } = require('../mate/bus');
 
 class ConfigError extends Error {
   constructor(problems, file) {
@@ -117,7 +118,7 @@ const SCHEMA = {
           port: str({ required: true }),
           timeout: int(10, 10000),
           retries: int(0, 10),
-          parityMode: str({ values: ['auto', 'mark-space', 'odd-even'] }),
+          parityMode: str({ values: PARITY_MODES }),
           interval: INTERVAL,
           allowControl: bool({ default: defaults.mate.allowControl }),
           devices: {

@@ -214,13 +214,16 @@ class DcDevice extends MateDevice {
 const DEVICE_CLASSES = { mx: MxDevice, fx: FxDevice, dc: DcDevice };
 const DEVICE_TYPE_REGISTER = addressOf('mx', 'deviceType'); // the same register on every device
 const DC_RESET = P.dcResetValue; // what a MATE writes to the DC's reset registers
+const PARITY_MODES = ['auto', 'mark-space', 'odd-even']; // how the 9th bit is made (docs/ARCHITECTURE.md)
+const TRANSPORTS = ['serial', 'pjon'];
 
 class MateBus extends EventEmitter {
   /**
-   * Opens the bus. parityMode 'auto' uses mark/space parity where the port has it and the
-   * per-byte odd/even emulation otherwise. transport 'pjon' talks to uMATE's serial bridge.
+   * What open() checks, without opening: the path and the options (library defaults for
+   * the missing ones), resolved, or a ValidationError naming the first bad one. The editor's
+   * Scan checks a panel's settings with it before anything reaches the port.
    */
-  static async open(path, options = {}) {
+  static checkOptions(path, options = {}) {
     if (typeof path !== 'string' || !path) v.fail('path', 'a serial port path such as "/dev/ttyUSB0"', path, 'EINVAL');
     const o = v.plainObject('options', options);
     const keys = ['parityMode', 'transport', 'timeout', 'retries', 'allowControl', 'serialDriver', 'interFrameDelay',
@@ -228,8 +231,8 @@ class MateBus extends EventEmitter {
     v.knownKeys('options', o, [...keys, 'signal']);
     const opts = { path };
     for (const k of keys) opts[k] = o[k] ?? defaults[k];
-    v.oneOf('parityMode', opts.parityMode, ['auto', 'mark-space', 'odd-even']);
-    v.oneOf('transport', opts.transport, ['serial', 'pjon']);
+    v.oneOf('parityMode', opts.parityMode, PARITY_MODES);
+    v.oneOf('transport', opts.transport, TRANSPORTS);
     v.integer('timeout', opts.timeout, 10, 10000);
     v.integer('retries', opts.retries, 0, 10);
     if (typeof opts.allowControl !== 'boolean') v.fail('allowControl', 'true or false', opts.allowControl, 'EINVAL');
@@ -239,7 +242,16 @@ class MateBus extends EventEmitter {
     if (opts.interFrameDelay !== 'auto') v.number('interFrameDelay', opts.interFrameDelay, 0, 1000);
     v.integer('reconnectMinDelay', opts.reconnectMinDelay, 10, 600000);
     v.integer('reconnectMaxDelay', opts.reconnectMaxDelay, opts.reconnectMinDelay, 3600000);
-    const signal = v.abortSignal('signal', o.signal);
+    return opts;
+  }
+
+  /**
+   * Opens the bus. parityMode 'auto' uses mark/space parity where the port has it and the
+   * per-byte odd/even emulation otherwise. transport 'pjon' talks to uMATE's serial bridge.
+   */
+  static async open(path, options = {}) {
+    const opts = MateBus.checkOptions(path, options);
+    const signal = v.abortSignal('signal', options.signal);
     const bus = new MateBus(opts);
     bus.parityMode = await v.abortable(signal, () => bus.close(), () => bus._native.open());
     return bus;
@@ -461,4 +473,4 @@ class MateBus extends EventEmitter {
   }
 }
 
-module.exports = { MateBus, MxDevice, FxDevice, DcDevice, FX_CONTROLS };
+module.exports = { MateBus, MxDevice, FxDevice, DcDevice, FX_CONTROLS, PARITY_MODES, TRANSPORTS };

@@ -13,6 +13,7 @@ const { mateScanDiagnostic } = require('../../lib/diagnostics');
 const { CODES, result: finding } = require('../../lib/diagnostics/result');
 const { openErrorResult } = require('../../lib/diagnostics/port');
 const v = require('../../lib/validate');
+const { MateBus } = require('../../lib/mate/bus');
 const pool = require('./mate-pool');
 const { jobRoutes, untilAborted, holderSummary, openHolder } = require('./jobs');
 
@@ -65,10 +66,7 @@ function serveMateScan(RED, { t, live, busSettings }) {
     const b = v.plainObject('body', body);
     const s = busSettings(b);
     if (!s.path) v.fail('serialPort', 'the serial port of the MATE bus', b.serialPort, 'EINVAL');
-    v.oneOf('parityMode', s.options.parityMode, ['auto', 'mark-space', 'odd-even']);
-    v.oneOf('transport', s.options.transport, ['serial', 'pjon']);
-    v.integer('timeout', s.options.timeout, 10, 10000);
-    v.integer('retries', s.options.retries, 0, 10);
+    MateBus.checkOptions(s.path, s.options); // what opening the bus would refuse, refused before the job starts
     return { ...s, key: pool.keyFor(s.path), fields: { target: s.path, path: s.path, via: null, inUse: [], note: null, devices: [] } };
   }, async (job, signal, s) => {
     const onProgress = (p) => {

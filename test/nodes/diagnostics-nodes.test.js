@@ -568,6 +568,10 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
       assert.strictEqual(badBaud.status, 400);
       assert.strictEqual((await post('fieldlink/m307-device/test', tokens.admin, { host: '' })).status, 400);
       assert.strictEqual((await post('fieldlink/mate-bus/scan', tokens.admin, { serialPort: mateFree.link, parityMode: 'none' })).status, 400);
+      // The MATE Scan checks what opening the bus checks (MateBus.checkOptions), all of it.
+      const badDelays = await post('fieldlink/mate-bus/scan', tokens.admin, { serialPort: mateFree.link, reconnectMinDelay: '5000', reconnectMaxDelay: '1000' });
+      assert.strictEqual(badDelays.status, 400);
+      assert.strictEqual(badDelays.body.argument, 'reconnectMaxDelay');
       assert.strictEqual((await call('GET', 'fieldlink/modbus-bus/jobs/no-such-job', tokens.admin)).status, 404);
     });
   });
