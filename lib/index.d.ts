@@ -280,6 +280,8 @@ export interface M307Options {
 export class M307Client extends EventEmitter {
   /** An aborted signal closes the connection and rejects with signal.reason (an AbortError). */
   static connect(host: string, options?: M307Options & { signal?: AbortSignal }): Promise<M307Client>;
+  /** What connect() checks, without connecting: the options with the library defaults filled in, or a ValidationError naming the bad one. */
+  static checkOptions(host: string, options?: M307Options): Required<M307Options> & { host: string };
   readonly host: string;
   readonly port: number;
   readonly state: LinkState;

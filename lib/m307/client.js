@@ -133,10 +133,11 @@ function logRecordFromNumbers(a, o, clock) {
 
 class M307Client extends EventEmitter {
   /**
-   * Connects and reads the status once (it gives the temperature resolution the log needs).
-   * The device serves one TCP client at a time: a second one is told so (ConnectionError EBUSY).
+   * What connect() checks, without connecting: the host and the options (library defaults for
+   * the missing ones), resolved, or a ValidationError naming the first bad one. The editor's
+   * Test checks a panel's settings with it before anything reaches the network.
    */
-  static async connect(host, options = {}) {
+  static checkOptions(host, options = {}) {
     if (typeof host !== 'string' || host.length === 0) v.fail('host', 'a host name or IP address', host, 'EINVAL');
     const o = v.plainObject('options', options);
     // connectTimeout and logIdleTimeout follow a timeout the caller gave, else their own defaults.
@@ -158,7 +159,16 @@ class M307Client extends EventEmitter {
     v.integer('logTimeout', opts.logTimeout, 100, 3600000);
     v.integer('reconnectMinDelay', opts.reconnectMinDelay, 10, 600000);
     v.integer('reconnectMaxDelay', opts.reconnectMaxDelay, opts.reconnectMinDelay, 3600000);
-    const signal = v.abortSignal('signal', o.signal);
+    return opts;
+  }
+
+  /**
+   * Connects and reads the status once (it gives the temperature resolution the log needs).
+   * The device serves one TCP client at a time: a second one is told so (ConnectionError EBUSY).
+   */
+  static async connect(host, options = {}) {
+    const opts = M307Client.checkOptions(host, options);
+    const signal = v.abortSignal('signal', options.signal);
     const client = new M307Client(opts);
     try {
       await v.abortable(signal, () => client.close(), async () => {

@@ -13,6 +13,7 @@
 const { testM307 } = require('../../lib/diagnostics');
 const { CODES, result: finding } = require('../../lib/diagnostics/result');
 const v = require('../../lib/validate');
+const { M307Client } = require('../../lib/m307/client');
 const pool = require('./m307-pool');
 const { jobRoutes, untilAborted, holderSummary, openHolder } = require('./jobs');
 
@@ -104,8 +105,8 @@ function serveM307Test(RED, { t, live, deviceSettings }) {
     const b = v.plainObject('body', body);
     const s = deviceSettings(b);
     if (!s.host) v.fail('host', 'a host name or IP address', b.host, 'EINVAL');
-    const port = v.integer('port', s.options.port, 1, 65535);
-    const timeout = v.integer('timeout', s.options.timeout, 10, 120000);
+    // What connecting would refuse, refused before the job starts.
+    const { port, timeout } = M307Client.checkOptions(s.host, s.options);
     const target = pool.keyFor(s.host, port);
     return { host: s.host, port, timeout, key: target, fields: { target, via: null, inUse: [], note: null } };
   }, async (job, signal, s) => {
