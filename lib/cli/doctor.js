@@ -138,7 +138,7 @@ async function run(args, io) {
     const modbusOnly = ['address', 'baud', 'parity', 'profile', 'listen', 'quick'].filter((k) => values[k] !== undefined);
     if (modbusOnly.length && !values.port) throw new UsageError(`--${modbusOnly[0]} needs --port`);
     if (values['m307-port'] !== undefined && !values.m307) throw new UsageError('--m307-port needs --m307');
-    if (values.parity !== undefined && !['none', 'even', 'odd'].includes(values.parity)) throw new UsageError('--parity must be none, even or odd');
+    if (values.parity !== undefined && !require('../modbus/bus').PARITIES.includes(values.parity)) throw new UsageError('--parity must be none, even or odd');
     if (!values.port && !values.m307 && !values.mate) return listAdapters(io, values);
 
     const diag = require('../diagnostics');

@@ -77,6 +77,7 @@ function summary(io, units, values, skipped) {
 async function scan(values, io) {
   if (!values.port) throw new UsageError('--port is required');
   const { scanModbus, parseUnits } = require('../diagnostics');
+  const { PARITIES } = require('../modbus/bus');
   let units;
   try {
     units = parseUnits(values.units ?? '1-247');
@@ -89,7 +90,7 @@ async function scan(values, io) {
     return n;
   });
   const parities = values.parities === undefined ? ['none'] : list(values.parities, 'parities', (x) => {
-    if (!['none', 'even', 'odd'].includes(x)) throw new UsageError(`--parities: "${x}" must be none, even or odd`);
+    if (!PARITIES.includes(x)) throw new UsageError(`--parities: "${x}" must be one of ${PARITIES.join(', ')}`);
     return x;
   });
   const num = (name) => {

@@ -78,7 +78,7 @@
 // inverted reply proves it (e.g. a converter whose receive side is swapped, or a half-swapped
 // bus); the NO_SENSOR_RESPONSE suggestion names the swap among the causes.
 
-const { ModbusBus } = require('../modbus/bus');
+const { ModbusBus, PARITIES } = require('../modbus/bus');
 const { resolveProfile, decimalsFor } = require('../modbus/profiles');
 const v = require('../validate');
 const { CODES, SUGGESTIONS, result } = require('./result');
@@ -87,7 +87,6 @@ const defaults = require('../defaults').modbus;
 const { checkPort, openErrorResult, isPseudoTerminal, isTcp } = require('./port');
 
 const PROBE_BAUD_RATES = Object.freeze([2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200]);
-const PARITIES = Object.freeze(['none', 'even', 'odd']);
 const PARITY_LETTER = { none: 'N', even: 'E', odd: 'O' };
 
 const lineText = (s) => (s.tcp ? 'over TCP' : `${s.baudRate} ${s.dataBits}${PARITY_LETTER[s.parity]}${s.stopBits}`);

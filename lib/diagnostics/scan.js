@@ -2,14 +2,13 @@
 // Finding Modbus units: scanModbus() tries unit ids × baud rates × parities; probeProfile()
 // says which built-in register maps read plausible values from one unit.
 
-const { ModbusBus } = require('../modbus/bus');
+const { ModbusBus, PARITIES } = require('../modbus/bus');
 const { profiles: BUILT_IN, resolveProfile } = require('../modbus/profiles');
 const v = require('../validate');
 const defaults = require('../defaults').modbus;
 const { abortSignal, throwIfAborted } = v;
 const { isPseudoTerminal, isTcp } = require('./port');
 
-const PARITIES = ['none', 'even', 'odd'];
 
 // Built-in profiles with distinct register maps: a profile that reads exactly what an
 // earlier one reads (xy-md02-sht40 = xy-md02) is folded into it (sameAs).

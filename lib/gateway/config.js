@@ -12,6 +12,7 @@ const { closest } = require('../validate'); // the same "did you mean" as every 
 const defaults = require('../defaults');
 const { profiles } = require('../modbus/profiles');
 const { PARITY_MODES } = require('../mate/bus');
+const { PARITIES } = require('../modbus/bus');
 
 class ConfigError extends Error {
   constructor(problems, file) {
@@ -72,7 +73,7 @@ const SCHEMA = {
         keys: {
           port: str({ required: true }),
           baudRate: int(1200, 230400),
-          parity: str({ values: ['none', 'even', 'odd'] }),
+          parity: str({ values: PARITIES }),
           dataBits: int(7, 8),
           stopBits: int(1, 2),
           timeout: int(10, 60000),

@@ -30,6 +30,8 @@ function parseTarget(target) {
   return { kind: 'serial', path: target };
 }
 
+const PARITIES = Object.freeze(['none', 'even', 'odd']);
+
 const OPTION_KEYS = ['baudRate', 'dataBits', 'parity', 'stopBits', 'timeout', 'retries', 'serialDriver', 'reconnectMinDelay',
   'reconnectMaxDelay', 'queueLimit', 'connectTimeout', 'offlineAfter', 'offlineProbeInterval', 'settleTime', 'broadcastDelay',
   'interFrameDelay'];
@@ -41,7 +43,7 @@ function checkOptions(options) {
   for (const k of OPTION_KEYS) out[k] = o[k] ?? defaults[k];
   v.oneOf('baudRate', out.baudRate, BAUD_RATES);
   v.oneOf('dataBits', out.dataBits, [7, 8]);
-  v.oneOf('parity', out.parity, ['none', 'even', 'odd']);
+  v.oneOf('parity', out.parity, PARITIES);
   v.oneOf('stopBits', out.stopBits, [1, 2]);
   v.integer('timeout', out.timeout, 10, 60000);
   v.integer('retries', out.retries, 0, 10);
@@ -183,4 +185,4 @@ class ModbusBus extends EventEmitter {
   }
 }
 
-module.exports = { ModbusBus, parseTarget, checkOptions, BAUD_RATES };
+module.exports = { ModbusBus, parseTarget, checkOptions, BAUD_RATES, PARITIES };

@@ -11,7 +11,7 @@
 // settings (which need not be deployed): the port, the line settings, A/B wiring, the unit.
 // Scan tries line settings, so it needs the port to itself: on a link the flow holds it
 // answers PORT_BUSY without opening anything.
-const { parseTarget, checkOptions, BAUD_RATES } = require('../../lib/modbus/bus');
+const { parseTarget, checkOptions, BAUD_RATES, PARITIES } = require('../../lib/modbus/bus');
 const { profiles: BUILT_IN_PROFILES } = require('../../lib/modbus/profiles');
 const { runFullDiagnostic, scanModbus, parseUnits } = require('../../lib/diagnostics');
 const { CODES, result: finding } = require('../../lib/diagnostics/result');
@@ -20,7 +20,6 @@ const v = require('../../lib/validate');
 const pool = require('./modbus-pool');
 const { jobRoutes, untilAborted, holders, holderSummary, openHolder } = require('./jobs');
 
-const PARITIES = ['none', 'even', 'odd'];
 const DEFAULT_PROFILE = require('../../lib/defaults').modbus.profile;
 
 function intField(name, value, fallback, lo, hi) {
@@ -48,8 +47,8 @@ function serveModbusJobs(RED, { t, live, busSettings }) {
       v.fail(type === 'tcp' ? 'host' : 'serialPort', type === 'tcp' ? 'a host name or address' : 'a serial port path', '', 'EINVAL');
     }
     parseTarget(target);
+    checkOptions(options); // what opening the bus would refuse, refused before the job starts
     const line = { baudRate: options.baudRate, parity: options.parity, dataBits: options.dataBits, stopBits: options.stopBits, timeout: options.timeout };
-    checkOptions(line);
     const key = pool.keyFor(target);
     const inUse = holders(live, key, keyOf).map(holderSummary);
     return { type, target, line, key, inUse };

@@ -568,7 +568,10 @@ describe('Node-RED admin endpoints: Test and Scan in the config panels (adminAut
       assert.strictEqual(badBaud.status, 400);
       assert.strictEqual((await post('fieldlink/m307-device/test', tokens.admin, { host: '' })).status, 400);
       assert.strictEqual((await post('fieldlink/mate-bus/scan', tokens.admin, { serialPort: mateFree.link, parityMode: 'none' })).status, 400);
-      // The M307 Test and the MATE Scan check what opening the link checks (checkOptions), all of it.
+      // Every Test and Scan checks what opening its link checks (checkOptions), all of it.
+      const badModbus = await post('fieldlink/modbus-bus/test', tokens.admin, panel(scanBench.link, { reconnectMinDelay: '5000', reconnectMaxDelay: '1000' }));
+      assert.strictEqual(badModbus.status, 400);
+      assert.strictEqual(badModbus.body.argument, 'reconnectMaxDelay');
       const badM307 = await post('fieldlink/m307-device/test', tokens.admin, { host: '127.0.0.1', reconnectMinDelay: '5000', reconnectMaxDelay: '1000' });
       assert.strictEqual(badM307.status, 400);
       assert.strictEqual(badM307.body.argument, 'reconnectMaxDelay');
