@@ -134,4 +134,13 @@ async function abortable(signal, close, work) {
   }
 }
 
-module.exports = { integer, number, oneOf, optional, plainObject, knownKeys, closest, fail, abortSignal, abortReason, throwIfAborted, abortable };
+// The options every link has, checked one way for all three families.
+const SERIAL_DRIVERS = Object.freeze(['auto', 'libserialport', 'termios']);
+
+/** reconnectMinDelay 10 ms..10 min, reconnectMaxDelay from the minimum to 1 h. */
+function reconnectDelays(opts) {
+  integer('reconnectMinDelay', opts.reconnectMinDelay, 10, 600000);
+  integer('reconnectMaxDelay', opts.reconnectMaxDelay, opts.reconnectMinDelay, 3600000);
+}
+
+module.exports = { SERIAL_DRIVERS, reconnectDelays, integer, number, oneOf, optional, plainObject, knownKeys, closest, fail, abortSignal, abortReason, throwIfAborted, abortable };

@@ -157,8 +157,7 @@ class M307Client extends EventEmitter {
     v.integer('connectTimeout', opts.connectTimeout, 10, 120000);
     v.integer('logIdleTimeout', opts.logIdleTimeout, 10, 120000);
     v.integer('logTimeout', opts.logTimeout, 100, 3600000);
-    v.integer('reconnectMinDelay', opts.reconnectMinDelay, 10, 600000);
-    v.integer('reconnectMaxDelay', opts.reconnectMaxDelay, opts.reconnectMinDelay, 3600000);
+    v.reconnectDelays(opts);
     return opts;
   }
 

@@ -236,12 +236,11 @@ class MateBus extends EventEmitter {
     v.integer('timeout', opts.timeout, 10, 10000);
     v.integer('retries', opts.retries, 0, 10);
     if (typeof opts.allowControl !== 'boolean') v.fail('allowControl', 'true or false', opts.allowControl, 'EINVAL');
-    v.oneOf('serialDriver', opts.serialDriver, ['auto', 'libserialport', 'termios']);
+    v.oneOf('serialDriver', opts.serialDriver, v.SERIAL_DRIVERS);
     // 'auto': none on a pseudo-terminal, the MATE's 2 ms on a serial line (one rule for every
     // family: io::autoGap in native/io/channel.cpp).
     if (opts.interFrameDelay !== 'auto') v.number('interFrameDelay', opts.interFrameDelay, 0, 1000);
-    v.integer('reconnectMinDelay', opts.reconnectMinDelay, 10, 600000);
-    v.integer('reconnectMaxDelay', opts.reconnectMaxDelay, opts.reconnectMinDelay, 3600000);
+    v.reconnectDelays(opts);
     return opts;
   }
 

@@ -47,9 +47,8 @@ function checkOptions(options) {
   v.oneOf('stopBits', out.stopBits, [1, 2]);
   v.integer('timeout', out.timeout, 10, 60000);
   v.integer('retries', out.retries, 0, 10);
-  v.oneOf('serialDriver', out.serialDriver, ['auto', 'libserialport', 'termios']);
-  v.integer('reconnectMinDelay', out.reconnectMinDelay, 10, 600000);
-  v.integer('reconnectMaxDelay', out.reconnectMaxDelay, out.reconnectMinDelay, 3600000);
+  v.oneOf('serialDriver', out.serialDriver, v.SERIAL_DRIVERS);
+  v.reconnectDelays(out);
   v.integer('queueLimit', out.queueLimit, 1, 100000);
   v.integer('connectTimeout', out.connectTimeout, 10, 120000);
   v.integer('offlineAfter', out.offlineAfter, 0, 1000);
